@@ -1,0 +1,1 @@
+"""Self-consumption controller: pure step function and its state."""

@@ -1,0 +1,1 @@
+"""Pure energy maths: snapshots, balances, day counters, inverter estimates."""

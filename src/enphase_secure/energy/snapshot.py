@@ -1,0 +1,184 @@
+"""The Snapshot: what one poll of the gateway means to a user (DESIGN.md §4).
+
+Frozen dataclasses with units in field names; ``to_json`` gives the binding JSON names.
+Unknown values are ``None`` (null in JSON), never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayIdentity:
+    serial: str | None
+    firmware: str | None
+    part_number: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"serial": self.serial, "firmware": self.firmware, "part_number": self.part_number}
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyFlow:
+    """Production, total consumption or net consumption."""
+
+    power_w: float | None = None
+    phases_w: tuple[float | None, ...] = ()
+    today_wh: float | None = None
+    last_7_days_wh: float | None = None
+    lifetime_wh: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "power_w": self.power_w,
+            "phases_w": list(self.phases_w),
+            "today_wh": self.today_wh,
+            "last_7_days_wh": self.last_7_days_wh,
+            "lifetime_wh": self.lifetime_wh,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseBalance:
+    import_w: float | None
+    export_w: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"import_w": self.import_w, "export_w": self.export_w}
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    import_w: float | None = None
+    export_w: float | None = None
+    phases: tuple[PhaseBalance, ...] = ()
+    import_today_wh: float | None = None
+    export_today_wh: float | None = None
+    import_lifetime_wh: float | None = None
+    export_lifetime_wh: float | None = None
+    metering: str = "gateway"
+    estimated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "import_w": self.import_w,
+            "export_w": self.export_w,
+            "phases": [p.to_json() for p in self.phases],
+            "import_today_wh": self.import_today_wh,
+            "export_today_wh": self.export_today_wh,
+            "import_lifetime_wh": self.import_lifetime_wh,
+            "export_lifetime_wh": self.export_lifetime_wh,
+            "metering": self.metering,
+            "estimated": self.estimated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    power_w: float | None
+    soc_pct: float | None
+    available_wh: float | None
+    capacity_wh: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "power_w": self.power_w,
+            "soc_pct": self.soc_pct,
+            "available_wh": self.available_wh,
+            "capacity_wh": self.capacity_wh,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InverterState:
+    serial: str
+    power_w: float | None
+    max_power_w: float | None
+    last_report: datetime | None
+    today_wh: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "power_w": self.power_w,
+            "max_power_w": self.max_power_w,
+            "last_report": self.last_report.isoformat() if self.last_report else None,
+            "today_wh": self.today_wh,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MeterState:
+    eid: int
+    type: str
+    power_w: float | None
+    phases_w: tuple[float | None, ...]
+    energy_delivered_wh: float | None
+    energy_received_wh: float | None
+    voltage_v: float | None
+    current_a: float | None
+    power_factor: float | None
+    frequency_hz: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "eid": self.eid,
+            "type": self.type,
+            "power_w": self.power_w,
+            "phases_w": list(self.phases_w),
+            "energy_delivered_wh": self.energy_delivered_wh,
+            "energy_received_wh": self.energy_received_wh,
+            "voltage_v": self.voltage_v,
+            "current_a": self.current_a,
+            "power_factor": self.power_factor,
+            "frequency_hz": self.frequency_hz,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    """Which parts of a snapshot are not fresh, and since how long (seconds)."""
+
+    stale: bool = False
+    age_s: float | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stale": self.stale, "age_s": self.age_s, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    time: datetime
+    gateway: GatewayIdentity
+    phase_mode: str | None
+    phase_count: int | None
+    production: EnergyFlow
+    consumption: EnergyFlow
+    net_consumption: EnergyFlow
+    grid: Grid
+    storage: Storage | None
+    inverters: tuple[InverterState, ...] = ()
+    meters: tuple[MeterState, ...] = ()
+    staleness: Staleness = field(default_factory=Staleness)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time.isoformat(),
+            "gateway": self.gateway.to_json(),
+            "phase_mode": self.phase_mode,
+            "phase_count": self.phase_count,
+            "production": self.production.to_json(),
+            "consumption": self.consumption.to_json(),
+            "net_consumption": self.net_consumption.to_json(),
+            "grid": self.grid.to_json(),
+            "storage": self.storage.to_json() if self.storage else None,
+            "inverters": [i.to_json() for i in self.inverters],
+            "meters": [m.to_json() for m in self.meters],
+            "stale": self.staleness.stale,
+            "age_s": self.staleness.age_s,
+            "stale_reason": self.staleness.reason,
+        }

@@ -1,0 +1,71 @@
+"""The project's one exception tree: every error raised to a caller derives from EnphaseSecureError.
+
+Library errors (aiohttp, json, jwt, ...) are translated at the boundary with ``raise ... from err``.
+Messages name the culprit (config key, endpoint and field, URL) and never contain a secret.
+"""
+
+
+class EnphaseSecureError(Exception):
+    """Base of every error this package raises."""
+
+
+class ConfigError(EnphaseSecureError):
+    """The configuration (file, flag or value) is invalid; the message names the key."""
+
+
+class NotImplementedYetError(EnphaseSecureError):
+    """A sub-command that a later issue builds."""
+
+
+class GatewayError(EnphaseSecureError):
+    """Anything that went wrong talking to the IQ Gateway."""
+
+
+class GatewayUnreachableError(GatewayError):
+    """Connection refused, reset, timed out or TLS failure."""
+
+
+class GatewayAuthError(GatewayError):
+    """The gateway refused the token (HTTP 401/403)."""
+
+
+class GatewayResponseError(GatewayError):
+    """The gateway answered, but not with what was expected (status, JSON, field)."""
+
+    def __init__(self, endpoint: str, problem: str, *, field: str | None = None) -> None:
+        self.endpoint = endpoint
+        self.field = field
+        where = f"{endpoint} field {field!r}" if field else endpoint
+        super().__init__(f"{where}: {problem}")
+
+
+class CertificateMismatchError(GatewayError):
+    """The gateway's TLS certificate does not match the pinned fingerprint."""
+
+
+class TokenError(EnphaseSecureError):
+    """The gateway token could not be obtained, read or used."""
+
+
+class TokenExpiredError(TokenError):
+    """The token's ``exp`` is in the past."""
+
+
+class CloudError(TokenError):
+    """The Enlighten / Entrez cloud could not be reached or answered an error."""
+
+
+class CloudCredentialsError(CloudError):
+    """Enlighten rejected the username or password."""
+
+
+class CloudMfaError(CloudError):
+    """The Enlighten account has multi-factor authentication on: auto mode cannot log in."""
+
+
+class StorageError(EnphaseSecureError):
+    """The history or state store failed."""
+
+
+class ActionError(EnphaseSecureError):
+    """A controller action (http, mqtt, command, ...) failed."""

@@ -1,0 +1,1 @@
+"""IQ Gateway client: HTTPS session, token lifecycle, one reader per endpoint family."""

@@ -1,0 +1,1 @@
+"""A fake IQ Gateway and Enlighten/Entrez cloud, for the demo, tests and benchmarks."""
