@@ -1,0 +1,272 @@
+"""The configuration file (TOML, DESIGN.md §4): parsed once at the edge into frozen, validated models.
+
+Unknown keys are errors. Every error names the key path (``gateway.host``) and never echoes a secret.
+Secrets are ``SecretStr`` so that no repr, log line or error message can show them.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+DEFAULT_STATE_DIR = Path("/var/lib/enphase-secure")
+DEFAULT_ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
+DEFAULT_ENTREZ_URL = "https://entrez.enphaseenergy.com"
+
+_HOST_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$")
+_FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _read_secret_file(path: Path, key: str) -> SecretStr:
+    try:
+        text = path.expanduser().read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise ConfigError(f"cannot read {key} {str(path)!r}: {err.strerror}") from None
+    if not text:
+        raise ConfigError(f"{key} {str(path)!r} is empty")
+    return SecretStr(text)
+
+
+class GatewayConfig(_Section):
+    host: str
+    token_mode: Literal["auto", "manual"] = "auto"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    serial: str | None = None
+    enlighten_url: str = DEFAULT_ENLIGHTEN_URL
+    entrez_url: str = DEFAULT_ENTREZ_URL
+    cert_fingerprint: str | None = Field(
+        default=None, description="SHA-256 of the gateway certificate (hex); refuse any other"
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    renew_margin_days: float = Field(default=7.0, ge=0)
+    expiry_warning_days: float = Field(default=30.0, ge=0)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        host = value.removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not _HOST_RE.match(host):
+            raise ValueError(f"{value!r} is not a host name, IP address or host:port")
+        return host
+
+    @field_validator("serial")
+    @classmethod
+    def _serial(cls, value: str | None) -> str | None:
+        if value is not None and not value.isdigit():
+            raise ValueError("must be the gateway serial number (digits only)")
+        return value
+
+    @field_validator("enlighten_url", "entrez_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} must start with https:// (or http:// for a local stand-in)")
+        return value.rstrip("/")
+
+    @field_validator("cert_fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        normalised = value.replace(":", "").lower()
+        if not _FINGERPRINT_RE.match(normalised):
+            raise ValueError("must be a SHA-256 fingerprint: 64 hex digits (colons allowed)")
+        return normalised
+
+    @model_validator(mode="after")
+    def _credentials(self) -> GatewayConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give either password or password_file, not both")
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("give either token or token_file, not both")
+        if self.token_mode == "auto":
+            if not self.username:
+                raise ValueError("token_mode 'auto' needs username (your Enlighten e-mail)")
+            if self.password is None and self.password_file is None:
+                raise ValueError("token_mode 'auto' needs password or password_file")
+        elif self.token is None and self.token_file is None:
+            raise ValueError("token_mode 'manual' needs token or token_file (a token from Enlighten)")
+        return self
+
+    def password_value(self) -> SecretStr | None:
+        """The password, read from password_file when given there."""
+        if self.password_file is not None:
+            return _read_secret_file(self.password_file, "gateway.password_file")
+        return self.password
+
+    def token_value(self) -> SecretStr | None:
+        """The manual token, read from token_file when given there."""
+        if self.token_file is not None:
+            return _read_secret_file(self.token_file, "gateway.token_file")
+        return self.token
+
+
+class PollingConfig(_Section):
+    interval_s: float = Field(default=1.0, ge=1.0, description="fast loop: /ivp/meters/readings")
+    storage_interval_s: float = Field(default=15.0, ge=10.0, le=300.0)
+    production_interval_s: float = Field(default=60.0, ge=30.0)
+    inverters_interval_s: float = Field(default=900.0, ge=60.0)
+    info_interval_s: float = Field(default=4 * 3600.0, ge=600.0)
+
+
+class SiteConfig(_Section):
+    phases: Literal["auto", "single", "three"] = "auto"
+    timezone: str = "UTC"
+    grid_metering: Literal["gateway", "balanced"] = "gateway"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Europe/Paris')") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class JeedomConfig(_Section):
+    url: str
+    apikey: SecretStr | None = None
+    apikey_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _key(self) -> JeedomConfig:
+        if (self.apikey is None) == (self.apikey_file is None):
+            raise ValueError("give exactly one of apikey or apikey_file")
+        return self
+
+
+class MqttConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    topic_prefix: str = "enphase_secure"
+    homeassistant_discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+
+
+class PublishConfig(_Section):
+    layout: Literal["single", "split"] = "single"
+    jeedom: JeedomConfig | None = None
+    mqtt: MqttConfig | None = None
+
+
+class StorageConfig(_Section):
+    state_dir: Path = DEFAULT_STATE_DIR
+    url: str | None = Field(default=None, description="default: sqlite:///<state_dir>/history.db")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @property
+    def history_url(self) -> str:
+        return self.url or f"sqlite:///{self.state_dir / 'history.db'}"
+
+
+class WebConfig(_Section):
+    listen: str = "127.0.0.1:8080"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT")
+        return value
+
+
+class LogConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class ControlConfig(_Section):
+    enabled: bool = True
+    dry_run: bool = False
+    failsafe_after_s: float = Field(default=120.0, gt=0)
+    surplus_includes_battery: bool = False
+    stages: tuple[dict[str, Any], ...] = ()
+
+
+class Config(_Section):
+    gateway: GatewayConfig
+    polling: PollingConfig = PollingConfig()
+    site: SiteConfig = SiteConfig()
+    publish: PublishConfig = PublishConfig()
+    storage: StorageConfig = StorageConfig()
+    web: WebConfig = WebConfig()
+    log: LogConfig = LogConfig()
+    control: ControlConfig = ControlConfig()
+
+
+def _key_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors(include_input=False, include_url=False):
+        where = _key_path(problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key")
+        elif problem["type"] == "missing":
+            lines.append(f"{where}: required key is missing")
+        else:
+            lines.append(f"{where}: {problem['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
+
+
+def parse_config(data: dict[str, Any], *, source: str = "config") -> Config:
+    """Validate an already-parsed TOML document."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {_describe(err)}") from None
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the config file; ConfigError names the file and each bad key."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {str(file)!r}: {err.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{file}: not valid TOML: {err}") from None
+    return parse_config(data, source=str(file))
