@@ -1,0 +1,1 @@
+"""The service: polling loops, state, hot reload and the HTTP API wired together."""
