@@ -1,0 +1,75 @@
+"""Config hot reload: on SIGHUP or a change of the file, validate the new config; keep the old on error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..errors import ConfigError
+
+log = logging.getLogger("enphase_secure.reload")
+
+ApplyConfig = Callable[[Config], Awaitable[None]]
+
+
+def _fingerprint(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+class ConfigWatcher:
+    """Watches one config file; calls ``apply`` with each new valid config, in order, never concurrently."""
+
+    def __init__(self, *, path: Path, current: Config, apply: ApplyConfig, poll_s: float = 2.0) -> None:
+        self._path = path
+        self._current = current
+        self._apply = apply
+        self._poll_s = poll_s
+        self._seen = _fingerprint(path)
+        self._wake = asyncio.Event()
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> Config:
+        return self._current
+
+    def request_reload(self) -> None:
+        """Reload at the next opportunity (what SIGHUP does)."""
+        self._wake.set()
+
+    def install_sighup(self) -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    async def reload(self) -> bool:
+        """Read and apply the file now; False (old config kept, error logged) when it is invalid."""
+        self._seen = _fingerprint(self._path)
+        try:
+            new = load_config(self._path)
+        except ConfigError as err:
+            self.last_error = str(err)
+            log.error("new config rejected, the previous one stays in force: %s", err)
+            return False
+        self.last_error = None
+        if new == self._current:
+            return True
+        await self._apply(new)
+        self._current = new
+        log.info("config reloaded from %s", self._path)
+        return True
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            except TimeoutError:
+                if _fingerprint(self._path) == self._seen:
+                    continue
+            self._wake.clear()
+            await self.reload()
