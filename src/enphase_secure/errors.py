@@ -69,3 +69,15 @@ class StorageError(EnphaseSecureError):
 
 class ActionError(EnphaseSecureError):
     """A controller action (http, mqtt, command, ...) failed."""
+
+
+class EnergyError(EnphaseSecureError):
+    """The energy maths was given an input it cannot use (e.g. a time without a time zone)."""
+
+
+class EnergyStateError(EnergyError):
+    """A persisted energy state (day counters, integrator, inverter estimate) could not be read."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"energy state field {field!r}: {problem}")
