@@ -1,0 +1,1 @@
+"""The daemon's HTTP server: REST API (and later dashboard, SSE, /metrics)."""
