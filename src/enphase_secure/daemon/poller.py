@@ -1,0 +1,102 @@
+"""One polling loop: fixed-schedule reads, capped exponential backoff, logging once per state change.
+
+Sampling is separate from deciding: a read that fails only marks this source failing; what the figures
+become (stale, null) is decided by whoever reads ``PollState``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from ..errors import EnphaseSecureError
+from .schedule import ticks
+
+T = TypeVar("T")
+
+
+def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
+    """Delay before the next attempt after ``failures`` consecutive failures (0 = healthy)."""
+    if failures <= 0:
+        return 0.0
+    return min(cap_s, interval_s * 2.0 ** (failures - 1))
+
+
+@dataclass(slots=True)
+class PollState(Generic[T]):
+    value: T | None = None
+    ok_at: float | None = None  # monotonic time of the last good read
+    failures: int = 0
+    error: str | None = None
+    reads: int = 0
+    skipped_ticks: int = 0
+    retry_at: float = field(default=0.0)
+
+    def age_s(self, now: float) -> float | None:
+        return None if self.ok_at is None else now - self.ok_at
+
+
+class Poller(Generic[T]):
+    """Runs ``read`` every ``interval_s`` (grid-aligned), handing good values to ``on_value``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        interval_s: float,
+        read: Callable[[], Awaitable[T]],
+        on_value: Callable[[T], Awaitable[None]] | None = None,
+        on_failure: Callable[[str], Awaitable[None]] | None = None,
+        timeout_s: float | None = None,
+        backoff_cap_s: float = 60.0,
+        logger: logging.Logger,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.interval_s = interval_s
+        self.state: PollState[T] = PollState()
+        self._read = read
+        self._on_value = on_value
+        self._on_failure = on_failure
+        self._timeout_s = timeout_s if timeout_s is not None else max(0.5, interval_s * 0.8)
+        self._cap_s = backoff_cap_s
+        self._log = logger
+        self._clock = clock
+
+    async def poll_once(self) -> bool:
+        """One read now; True when it succeeded."""
+        state = self.state
+        try:
+            value = await asyncio.wait_for(self._read(), timeout=self._timeout_s)
+        except (EnphaseSecureError, TimeoutError) as err:
+            message = str(err) or f"no answer within {self._timeout_s:g} s"
+            if state.failures == 0 or message.split(":")[0] != (state.error or "").split(":")[0]:
+                self._log.warning("%s: read failed, will retry with backoff: %s", self.name, message)
+            state.failures += 1
+            state.error = message
+            state.retry_at = self._clock() + backoff_s(state.failures, self.interval_s, self._cap_s)
+            if self._on_failure is not None:
+                await self._on_failure(message)
+            return False
+        if state.failures:
+            self._log.info("%s: recovered after %d failed reads", self.name, state.failures)
+        state.value = value
+        state.ok_at = self._clock()
+        state.failures = 0
+        state.error = None
+        state.retry_at = 0.0
+        state.reads += 1
+        if self._on_value is not None:
+            await self._on_value(value)
+        return True
+
+    async def run(self) -> None:
+        async for tick in ticks(self.interval_s, clock=self._clock):
+            self.state.skipped_ticks += tick.skipped
+            if self._clock() < self.state.retry_at:
+                continue
+            await self.poll_once()
