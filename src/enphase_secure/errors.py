@@ -67,6 +67,18 @@ class StorageError(EnphaseSecureError):
     """The history or state store failed."""
 
 
+class StorageSchemaError(StorageError):
+    """The database's schema version is newer than this program knows, or a migration failed."""
+
+
+class UnknownHistoryFieldError(StorageError):
+    """A history query asked for a field that the history does not keep."""
+
+    def __init__(self, field: str, known: list[str]) -> None:
+        self.field = field
+        super().__init__(f"unknown history field {field!r}; known fields: {', '.join(known)}")
+
+
 class ActionError(EnphaseSecureError):
     """A controller action (http, mqtt, command, ...) failed."""
 
