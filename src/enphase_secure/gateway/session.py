@@ -1,0 +1,196 @@
+"""The HTTPS session to one IQ Gateway: keep-alive, self-signed certificate (optionally pinned), token.
+
+The gateway checks a session cookie more cheaply than a JWT (DESIGN.md §2): ``/auth/check_jwt`` is
+called once, then every request carries the ``sessionId`` cookie it set, plus the bearer header. On a
+401 the token is checked again, and a new token is asked for only when ``check_jwt`` refuses it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+
+from ..errors import (
+    CertificateMismatchError,
+    GatewayAuthError,
+    GatewayResponseError,
+    GatewayUnreachableError,
+)
+from .token import Token
+from .token_manager import TokenProvider, describe, utc_now
+
+CHECK_JWT_PATH = "/auth/check_jwt"
+PUBLIC_PATHS = frozenset({"/info"})
+"""Answered without a token by every firmware: the serial can be read before a token exists."""
+_REFUSED = frozenset({401, 403})
+MAX_CONNECTIONS = 2
+"""The gateway is a small device: the fast loop and one slow read at most at the same time."""
+
+
+def gateway_logger(host: str) -> logging.Logger:
+    return logging.getLogger(f"enphase_secure[{host}]")
+
+
+def _no_verify_ssl_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # The gateway's certificate is self-signed: it cannot be verified, only pinned (cert_fingerprint).
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _parse_fingerprint(fingerprint: str) -> bytes:
+    normalised = fingerprint.replace(":", "").lower()
+    try:
+        digest = bytes.fromhex(normalised)
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise ValueError("cert_fingerprint must be a SHA-256 fingerprint: 64 hex digits (colons allowed)")
+    return digest
+
+
+class GatewaySession:
+    """A ``Transport`` to one gateway. Use as ``async with GatewaySession(...) as gateway:``."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        tokens: TokenProvider,
+        timeout_s: float = 10.0,
+        cert_fingerprint: str | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        host = host.strip()
+        if not host or "/" in host:
+            raise ValueError(f"host must be a host name or address, optionally with :port, not {host!r}")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        self.host = host
+        self.base_url = f"https://{host}"
+        self._tokens = tokens
+        self._timeout_s = timeout_s
+        self._pinned = None if cert_fingerprint is None else _parse_fingerprint(cert_fingerprint)
+        self._logger = logger or gateway_logger(host)
+        self._http: aiohttp.ClientSession | None = None
+        self._checked: Token | None = None
+        self._auth_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
+        tls: ssl.SSLContext | aiohttp.Fingerprint = (
+            _no_verify_ssl_context() if self._pinned is None else aiohttp.Fingerprint(self._pinned)
+        )
+        connector = aiohttp.TCPConnector(ssl=tls, limit=MAX_CONNECTIONS)
+        # unsafe=True: aiohttp's jar otherwise drops cookies set by a host given as an IP address,
+        # which is how gateways are usually configured.
+        self._http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._checked = None
+
+    async def get(self, path: str, *, timeout_s: float | None = None) -> bytes:
+        """GET ``path``; the body of a 200, within ``timeout_s`` in all (re-authentication included).
+
+        Raises GatewayAuthError on 401/403 that survives re-authentication, GatewayUnreachableError on
+        connection problems and timeouts, CertificateMismatchError, GatewayResponseError on other statuses,
+        TokenError when no usable token can be had.
+        """
+        budget_s = self._timeout_s if timeout_s is None else timeout_s
+        try:
+            async with asyncio.timeout(budget_s):
+                return await self._get(path)
+        except TimeoutError as err:
+            raise GatewayUnreachableError(f"{self.base_url}{path}: no answer within {budget_s:g} s") from err
+
+    async def check_token(self, *, timeout_s: float | None = None) -> Token:
+        """Make sure the gateway accepts a token (obtaining or replacing it as needed) and return it."""
+        budget_s = self._timeout_s if timeout_s is None else timeout_s
+        try:
+            async with asyncio.timeout(budget_s):
+                return await self._accepted_token(force_check=True)
+        except TimeoutError as err:
+            raise GatewayUnreachableError(
+                f"{self.base_url}{CHECK_JWT_PATH}: no answer within {budget_s:g} s"
+            ) from err
+
+    async def _get(self, path: str) -> bytes:
+        if path.partition("?")[0] in PUBLIC_PATHS:
+            status, body = await self._request(path, None)
+            return self._body(path, status, body)
+        token = await self._accepted_token(force_check=False)
+        status, body = await self._request(path, token)
+        if status in _REFUSED:
+            self._logger.info("%s answered %d: checking the token again", path, status)
+            token = await self._accepted_token(force_check=True)
+            status, body = await self._request(path, token)
+        return self._body(path, status, body)
+
+    async def _accepted_token(self, *, force_check: bool) -> Token:
+        async with self._auth_lock:
+            token = await self._tokens.current(self)
+            if token == self._checked and not force_check:
+                return token
+            self._checked = None
+            if not await self._check_jwt(token):
+                token = await self._tokens.replace(token, self)
+                if not await self._check_jwt(token):
+                    raise GatewayAuthError(
+                        f"{self.base_url}{CHECK_JWT_PATH} refuses the {describe(token, utc_now())}"
+                    )
+            self._checked = token
+            return token
+
+    async def _check_jwt(self, token: Token) -> bool:
+        self._session().cookie_jar.clear()
+        status, _body = await self._request(CHECK_JWT_PATH, token)
+        if status == 200:
+            self._logger.debug("%s accepted the token", CHECK_JWT_PATH)
+            return True
+        if status in _REFUSED:
+            self._logger.info("%s refused the token (HTTP %d)", CHECK_JWT_PATH, status)
+            return False
+        raise GatewayResponseError(CHECK_JWT_PATH, f"HTTP {status}")
+
+    async def _request(self, path: str, token: Token | None) -> tuple[int, bytes]:
+        headers = token.bearer_header if token is not None else None
+        url = f"{self.base_url}{path}"
+        try:
+            async with self._session().get(url, headers=headers, allow_redirects=False) as response:
+                return response.status, await response.read()
+        except aiohttp.ServerFingerprintMismatch as err:
+            raise CertificateMismatchError(
+                f"{self.base_url}: the certificate's SHA-256 fingerprint is {err.got.hex()}, not the pinned "
+                "gateway.cert_fingerprint: the gateway was replaced or someone is in between"
+            ) from err
+        except aiohttp.ClientError as err:
+            raise GatewayUnreachableError(f"{url}: {type(err).__name__}: {err}") from err
+
+    def _body(self, path: str, status: int, body: bytes) -> bytes:
+        if status == 200:
+            return body
+        if status in _REFUSED:
+            raise GatewayAuthError(
+                f"{self.base_url}{path}: HTTP {status} although {CHECK_JWT_PATH} accepts the token "
+                "(an endpoint this token's user type may not read?)"
+            )
+        raise GatewayResponseError(path, f"HTTP {status}")
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("GatewaySession is used outside 'async with'")
+        return self._http
