@@ -1,0 +1,321 @@
+"""Today and last-7-days energy from the gateway's lifetime counters (DESIGN.md §3).
+
+Each counter (``"production"``, ``"net_import"``, ``"import.phase1"``, ...) keeps a baseline taken at
+local midnight in the configured time zone, so today = current value - baseline; finished days are kept
+as per-day totals and the last 7 days are today plus the 6 days before it.
+
+Rules:
+- A value lower than the previous one is a reset (gateway reset or replaced): a new segment starts,
+  today keeps what it had and continues from the new value. No day is ever negative.
+- Readings normally arrive every second, so the reading before and after midnight are a second apart.
+  When they are further apart (gateway unreachable at midnight, daemon down), the counter's growth over
+  the gap cannot be split exactly between the days: it is split linearly by time, i.e. as if the power
+  had been constant over the gap. Every day touched by such a gap longer than ``estimate_gap_s`` is
+  flagged ``estimated``. A reset inside a gap that spans midnight leaves the days fully inside the gap
+  unknown (absent from the history), never 0.
+- ``CounterKind.DAILY`` accepts the gateway's own ``whToday`` for counters that have no lifetime value
+  (e.g. no CT): its drop at the gateway's day change is expected, and the value after the drop is the
+  energy since that drop, so it counts. Its first reading is taken as today's energy so far.
+
+Everything is pure: the caller passes the time of each reading and the time zone; the state is a frozen
+value that round-trips through JSON (``to_json`` / ``from_json``) so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from enphase_secure.energy.local_days import day_starts_between, local_day, require_aware
+from enphase_secure.energy.state_json import JsonObject
+from enphase_secure.errors import EnergyStateError
+
+KEPT_DAYS = 7
+"""Finished days kept per counter: enough for a 7-day window ending yesterday."""
+
+DEFAULT_ESTIMATE_GAP_S = 10.0
+"""A midnight crossed by readings further apart than this makes the days around it estimated."""
+
+WINDOW_DAYS = 7
+
+
+class CounterKind(StrEnum):
+    LIFETIME = "lifetime"
+    """A lifetime counter (``actEnergyDlvd``, ``whLifetime``): a drop means a reset or replacement."""
+    DAILY = "daily"
+    """The gateway's ``whToday``: a drop is its own day change, the new value counts from zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotal:
+    """The energy of one local day for one counter."""
+
+    day: date
+    wh: float
+    estimated: bool
+    """Part of the day was split off a gap by interpolation, or may be lost to a counter reset."""
+    complete: bool
+    """Counted from the day's local midnight (False on the day counting started)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "wh": self.wh,
+            "estimated": self.estimated,
+            "complete": self.complete,
+        }
+
+    @classmethod
+    def from_json(cls, value: object, where: str) -> DayTotal:
+        obj = JsonObject.of(value, where)
+        return cls(obj.day("day"), obj.number("wh"), obj.flag("estimated"), obj.flag("complete"))
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTotal:
+    """The energy of several consecutive local days ending today."""
+
+    first_day: date
+    last_day: date
+    wh: float
+    estimated: bool
+    complete: bool
+    """Every day of the window is known and counted from its midnight."""
+
+
+@dataclass(frozen=True, slots=True)
+class CounterState:
+    """One counter's progress through the current local day, and its finished days."""
+
+    kind: CounterKind
+    day: date
+    last_time: datetime
+    last_wh: float
+    baseline_wh: float
+    """The counter value at the start of the current segment of the day."""
+    closed_wh: float
+    """Energy of the day's earlier segments (before a reset)."""
+    estimated: bool
+    complete: bool
+    history: tuple[DayTotal, ...] = ()
+    """Finished days, oldest first, at most KEPT_DAYS."""
+
+    @property
+    def today_wh(self) -> float:
+        return self.closed_wh + self.last_wh - self.baseline_wh
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "day": self.day.isoformat(),
+            "last_time": self.last_time.isoformat(),
+            "last_wh": self.last_wh,
+            "baseline_wh": self.baseline_wh,
+            "closed_wh": self.closed_wh,
+            "estimated": self.estimated,
+            "complete": self.complete,
+            "history": [d.to_json() for d in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, value: object, where: str = "") -> CounterState:
+        obj = JsonObject.of(value, where)
+        try:
+            kind = CounterKind(obj.text("kind"))
+        except ValueError as err:
+            raise EnergyStateError(f"{where}.kind", f"unknown counter kind {obj.data['kind']!r}") from err
+        return cls(
+            kind=kind,
+            day=obj.day("day"),
+            last_time=obj.instant("last_time"),
+            last_wh=obj.number("last_wh"),
+            baseline_wh=obj.number("baseline_wh"),
+            closed_wh=obj.number("closed_wh"),
+            estimated=obj.flag("estimated"),
+            complete=obj.flag("complete"),
+            history=tuple(obj.items("history", DayTotal.from_json)),
+        )
+
+
+def advance(
+    state: CounterState | None,
+    value_wh: float,
+    at: datetime,
+    tz: ZoneInfo,
+    *,
+    kind: CounterKind = CounterKind.LIFETIME,
+    estimate_gap_s: float = DEFAULT_ESTIMATE_GAP_S,
+) -> CounterState:
+    """The counter after a reading of ``value_wh`` at ``at``; a reading not newer than the last is ignored."""
+    at = require_aware(at, "day counter reading time")
+    if state is None:
+        return CounterState(
+            kind=kind,
+            day=local_day(at, tz),
+            last_time=at,
+            last_wh=value_wh,
+            baseline_wh=_segment_start(kind, value_wh),
+            closed_wh=0.0,
+            estimated=False,
+            complete=False,
+        )
+    if at <= state.last_time:
+        return state
+    reset = kind is not state.kind or value_wh < state.last_wh
+    starts = day_starts_between(state.last_time, at, tz)
+    if not starts:
+        if not reset:
+            return replace(state, last_time=at, last_wh=value_wh)
+        return replace(
+            state,
+            kind=kind,
+            last_time=at,
+            last_wh=value_wh,
+            baseline_wh=_segment_start(kind, value_wh),
+            closed_wh=state.today_wh,
+            estimated=state.estimated or _reset_loses_energy(kind),
+        )
+    if reset:
+        return _cross_days_through_reset(state, value_wh, at, kind, starts[-1][0])
+    return _cross_days(state, value_wh, at, starts, estimate_gap_s)
+
+
+def today(state: CounterState, now: datetime, tz: ZoneInfo) -> DayTotal | None:
+    """Today's energy, or None when no reading has arrived yet since the local day began."""
+    if local_day(require_aware(now, "day counter query time"), tz) != state.day:
+        return None
+    return DayTotal(state.day, state.today_wh, state.estimated, state.complete)
+
+
+def last_days(
+    state: CounterState, now: datetime, tz: ZoneInfo, days: int = WINDOW_DAYS
+) -> WindowTotal | None:
+    """The energy of the last ``days`` local days including today; None while today is unknown."""
+    current = today(state, now, tz)
+    if current is None:
+        return None
+    first = current.day - timedelta(days=days - 1)
+    included = [d for d in state.history if first <= d.day < current.day]
+    included.append(current)
+    return WindowTotal(
+        first_day=first,
+        last_day=current.day,
+        wh=sum(d.wh for d in included),
+        estimated=any(d.estimated for d in included),
+        complete=len(included) == days and all(d.complete for d in included),
+    )
+
+
+def _segment_start(kind: CounterKind, value_wh: float) -> float:
+    return 0.0 if kind is CounterKind.DAILY else value_wh
+
+
+def _reset_loses_energy(kind: CounterKind) -> bool:
+    return kind is CounterKind.LIFETIME
+
+
+def _cross_days(
+    state: CounterState,
+    value_wh: float,
+    at: datetime,
+    starts: list[tuple[date, datetime]],
+    estimate_gap_s: float,
+) -> CounterState:
+    gap_s = (at - state.last_time).total_seconds()
+    rate_wh_per_s = (value_wh - state.last_wh) / gap_s
+    estimated = gap_s > estimate_gap_s
+    at_starts = [
+        state.last_wh + rate_wh_per_s * (start - state.last_time).total_seconds() for _, start in starts
+    ]
+    finished = [
+        DayTotal(
+            state.day,
+            state.closed_wh + at_starts[0] - state.baseline_wh,
+            state.estimated or estimated,
+            state.complete,
+        )
+    ]
+    finished += [
+        DayTotal(day, end - begin, estimated, complete=True)
+        for (day, _), begin, end in zip(starts, at_starts, at_starts[1:], strict=False)
+    ]
+    return CounterState(
+        kind=state.kind,
+        day=starts[-1][0],
+        last_time=at,
+        last_wh=value_wh,
+        baseline_wh=at_starts[-1],
+        closed_wh=0.0,
+        estimated=estimated,
+        complete=True,
+        history=_keep(state.history, finished),
+    )
+
+
+def _cross_days_through_reset(
+    state: CounterState, value_wh: float, at: datetime, kind: CounterKind, day: date
+) -> CounterState:
+    finished = DayTotal(state.day, state.today_wh, estimated=True, complete=state.complete)
+    return CounterState(
+        kind=kind,
+        day=day,
+        last_time=at,
+        last_wh=value_wh,
+        baseline_wh=_segment_start(kind, value_wh),
+        closed_wh=0.0,
+        estimated=True,
+        complete=not _reset_loses_energy(kind),
+        history=_keep(state.history, [finished]),
+    )
+
+
+def _keep(history: tuple[DayTotal, ...], finished: list[DayTotal]) -> tuple[DayTotal, ...]:
+    return (*history, *finished)[-KEPT_DAYS:]
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounters:
+    """The day counters of a site, by counter key; a value: ``update`` returns a new one."""
+
+    counters: Mapping[str, CounterState]
+
+    @classmethod
+    def empty(cls) -> DayCounters:
+        return cls({})
+
+    def update(
+        self,
+        readings: Mapping[str, float],
+        at: datetime,
+        tz: ZoneInfo,
+        *,
+        kind: CounterKind = CounterKind.LIFETIME,
+        estimate_gap_s: float = DEFAULT_ESTIMATE_GAP_S,
+    ) -> DayCounters:
+        """Advance the counters read at ``at``; counters not in ``readings`` are left as they are."""
+        counters = dict(self.counters)
+        for key, value_wh in readings.items():
+            counters[key] = advance(
+                counters.get(key), value_wh, at, tz, kind=kind, estimate_gap_s=estimate_gap_s
+            )
+        return DayCounters(counters)
+
+    def today(self, key: str, now: datetime, tz: ZoneInfo) -> DayTotal | None:
+        state = self.counters.get(key)
+        return None if state is None else today(state, now, tz)
+
+    def last_days(self, key: str, now: datetime, tz: ZoneInfo, days: int = WINDOW_DAYS) -> WindowTotal | None:
+        state = self.counters.get(key)
+        return None if state is None else last_days(state, now, tz, days)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counters": {key: state.to_json() for key, state in self.counters.items()}}
+
+    @classmethod
+    def from_json(cls, value: object) -> DayCounters:
+        entries = JsonObject.of(value, "day_counters").entries("counters")
+        return cls({key: CounterState.from_json(obj.data, obj.where) for key, obj in entries.items()})
