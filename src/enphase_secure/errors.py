@@ -39,6 +39,14 @@ class GatewayResponseError(GatewayError):
         super().__init__(f"{where}: {problem}")
 
 
+class GatewayStatusError(GatewayResponseError):
+    """The gateway answered an HTTP status other than 200, 401 and 403 (404: it has no such endpoint)."""
+
+    def __init__(self, endpoint: str, status: int) -> None:
+        self.status = status
+        super().__init__(endpoint, f"HTTP {status}")
+
+
 class CertificateMismatchError(GatewayError):
     """The gateway's TLS certificate does not match the pinned fingerprint."""
 

@@ -18,7 +18,7 @@ import aiohttp
 from ..errors import (
     CertificateMismatchError,
     GatewayAuthError,
-    GatewayResponseError,
+    GatewayStatusError,
     GatewayUnreachableError,
 )
 from .token import Token
@@ -107,7 +107,7 @@ class GatewaySession:
         """GET ``path``; the body of a 200, within ``timeout_s`` in all (re-authentication included).
 
         Raises GatewayAuthError on 401/403 that survives re-authentication, GatewayUnreachableError on
-        connection problems and timeouts, CertificateMismatchError, GatewayResponseError on other statuses,
+        connection problems and timeouts, CertificateMismatchError, GatewayStatusError on other statuses,
         TokenError when no usable token can be had.
         """
         budget_s = self._timeout_s if timeout_s is None else timeout_s
@@ -164,7 +164,7 @@ class GatewaySession:
         if status in _REFUSED:
             self._logger.info("%s refused the token (HTTP %d)", CHECK_JWT_PATH, status)
             return False
-        raise GatewayResponseError(CHECK_JWT_PATH, f"HTTP {status}")
+        raise GatewayStatusError(CHECK_JWT_PATH, status)
 
     async def _request(self, path: str, token: Token | None) -> tuple[int, bytes]:
         headers = token.bearer_header if token is not None else None
@@ -188,7 +188,7 @@ class GatewaySession:
                 f"{self.base_url}{path}: HTTP {status} although {CHECK_JWT_PATH} accepts the token "
                 "(an endpoint this token's user type may not read?)"
             )
-        raise GatewayResponseError(path, f"HTTP {status}")
+        raise GatewayStatusError(path, status)
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
