@@ -1,0 +1,125 @@
+"""Typed access to a decoded JSON answer: every missing or mistyped field is a GatewayResponseError
+that names the endpoint and the field's path (e.g. ``[1].channels[2].voltage``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import GatewayResponseError
+
+
+def decode_json(endpoint: str, body: bytes) -> Any:
+    """The JSON value of ``body``; an ``{"error": ...}`` answer is an error, not data."""
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise GatewayResponseError(endpoint, f"not JSON: {err}") from err
+    if isinstance(value, dict) and "error" in value:
+        raise GatewayResponseError(
+            endpoint, f"the gateway answered an error: {value['error']!r}", field="error"
+        )
+    return value
+
+
+class JsonNode:
+    """One JSON value inside an endpoint's answer, with the path that leads to it."""
+
+    __slots__ = ("endpoint", "path", "value")
+
+    def __init__(self, endpoint: str, value: Any, path: str = "") -> None:
+        self.endpoint = endpoint
+        self.value = value
+        self.path = path
+
+    def _error(self, key: str | None, problem: str) -> GatewayResponseError:
+        return GatewayResponseError(self.endpoint, problem, field=self._child_path(key) or "<root>")
+
+    def _child_path(self, key: str | None) -> str:
+        if key is None:
+            return self.path
+        return f"{self.path}.{key}" if self.path else key
+
+    def _object(self) -> dict[str, Any]:
+        if not isinstance(self.value, dict):
+            raise self._error(None, f"expected an object, got {type(self.value).__name__}")
+        return self.value
+
+    def has(self, key: str) -> bool:
+        return key in self._object()
+
+    def child(self, key: str) -> JsonNode:
+        obj = self._object()
+        if key not in obj:
+            raise self._error(key, "missing")
+        return JsonNode(self.endpoint, obj[key], self._child_path(key))
+
+    def opt_child(self, key: str) -> JsonNode | None:
+        obj = self._object()
+        if obj.get(key) is None:
+            return None
+        return JsonNode(self.endpoint, obj[key], self._child_path(key))
+
+    def items(self) -> Iterator[JsonNode]:
+        """The elements of this node, which must be a list."""
+        if not isinstance(self.value, list):
+            raise self._error(None, f"expected a list, got {type(self.value).__name__}")
+        for index, element in enumerate(self.value):
+            yield JsonNode(self.endpoint, element, f"{self.path}[{index}]")
+
+    def as_number(self) -> float:
+        value = self.value
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self._error(None, f"expected a number, got {value!r}")
+        return float(value)
+
+    def number(self, key: str) -> float:
+        return self.child(key).as_number()
+
+    def opt_number(self, key: str) -> float | None:
+        node = self.opt_child(key)
+        return None if node is None else node.as_number()
+
+    def integer(self, key: str) -> int:
+        node = self.child(key)
+        if isinstance(node.value, bool) or not isinstance(node.value, int):
+            raise self._error(key, f"expected an integer, got {node.value!r}")
+        return node.value
+
+    def opt_integer(self, key: str) -> int | None:
+        return None if self.opt_child(key) is None else self.integer(key)
+
+    def string(self, key: str) -> str:
+        node = self.child(key)
+        if not isinstance(node.value, str):
+            raise self._error(key, f"expected a string, got {node.value!r}")
+        return node.value
+
+    def opt_string(self, key: str) -> str | None:
+        return None if self.opt_child(key) is None else self.string(key)
+
+    def opt_bool(self, key: str) -> bool | None:
+        node = self.opt_child(key)
+        if node is None:
+            return None
+        if not isinstance(node.value, bool):
+            raise self._error(key, f"expected true or false, got {node.value!r}")
+        return node.value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        """A list of strings; absent means empty."""
+        node = self.opt_child(key)
+        if node is None:
+            return ()
+        result = []
+        for element in node.items():
+            if not isinstance(element.value, str):
+                raise element._error(None, f"expected a string, got {element.value!r}")
+            result.append(element.value)
+        return tuple(result)
+
+
+def parse_json(endpoint: str, body: bytes) -> JsonNode:
+    return JsonNode(endpoint, decode_json(endpoint, body))

@@ -1,0 +1,120 @@
+"""``/ivp/meters`` (the CTs as configured) and ``/ivp/meters/readings`` (what each CT measures now)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .fields import JsonNode, parse_json
+from .transport import Transport
+
+METERS_PATH = "/ivp/meters"
+READINGS_PATH = "/ivp/meters/readings"
+
+
+@dataclass(frozen=True, slots=True)
+class CtConfig:
+    """One current transformer. Enum-like strings are kept as read: new firmware adds new values."""
+
+    eid: int
+    state: str  # "enabled" | "disabled" | ...
+    measurement_type: str  # "production" | "net-consumption" | "total-consumption" | "storage" | ...
+    phase_mode: str  # "single" | "split" | "three" | ...
+    phase_count: int
+    metering_status: str | None
+    status_flags: tuple[str, ...]
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "enabled"
+
+    @classmethod
+    def from_json(cls, node: JsonNode) -> CtConfig:
+        return cls(
+            eid=node.integer("eid"),
+            state=node.string("state"),
+            measurement_type=node.string("measurementType"),
+            phase_mode=node.string("phaseMode"),
+            phase_count=node.integer("phaseCount"),
+            metering_status=node.opt_string("meteringStatus"),
+            status_flags=node.strings("statusFlags"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    cts: tuple[CtConfig, ...]
+
+    @property
+    def enabled(self) -> tuple[CtConfig, ...]:
+        return tuple(ct for ct in self.cts if ct.enabled)
+
+    @classmethod
+    def from_json(cls, body: bytes) -> MeterConfig:
+        return cls(cts=tuple(CtConfig.from_json(node) for node in parse_json(METERS_PATH, body).items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one CT, or one of its phases (channel), measures. Lifetime counters in Wh."""
+
+    power_w: float
+    energy_delivered_wh: float
+    energy_received_wh: float
+    voltage_v: float | None
+    current_a: float | None
+    power_factor: float | None
+    frequency_hz: float | None
+    reactive_power_var: float | None
+    apparent_power_va: float | None
+
+    @classmethod
+    def from_json(cls, node: JsonNode) -> Measurement:
+        return cls(
+            power_w=node.number("activePower"),
+            energy_delivered_wh=node.number("actEnergyDlvd"),
+            energy_received_wh=node.number("actEnergyRcvd"),
+            voltage_v=node.opt_number("voltage"),
+            current_a=node.opt_number("current"),
+            power_factor=node.opt_number("pwrFactor"),
+            frequency_hz=node.opt_number("freq"),
+            reactive_power_var=node.opt_number("reactivePower"),
+            apparent_power_va=node.opt_number("apparentPower"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CtReading:
+    eid: int
+    timestamp_s: int | None
+    total: Measurement
+    channels: tuple[Measurement, ...]
+
+    @classmethod
+    def from_json(cls, node: JsonNode) -> CtReading:
+        channels = node.opt_child("channels")
+        return cls(
+            eid=node.integer("eid"),
+            timestamp_s=node.opt_integer("timestamp"),
+            total=Measurement.from_json(node),
+            channels=() if channels is None else tuple(Measurement.from_json(c) for c in channels.items()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReadings:
+    cts: tuple[CtReading, ...]
+
+    def by_eid(self, eid: int) -> CtReading | None:
+        return next((ct for ct in self.cts if ct.eid == eid), None)
+
+    @classmethod
+    def from_json(cls, body: bytes) -> MeterReadings:
+        return cls(cts=tuple(CtReading.from_json(node) for node in parse_json(READINGS_PATH, body).items()))
+
+
+async def read_meter_config(transport: Transport) -> MeterConfig:
+    return MeterConfig.from_json(await transport.get(METERS_PATH))
+
+
+async def read_meter_readings(transport: Transport) -> MeterReadings:
+    return MeterReadings.from_json(await transport.get(READINGS_PATH))
