@@ -1,0 +1,249 @@
+"""The self-consumption controller: ``step(settings, state, reading, now) -> (state, commands)``.
+
+Pure: no I/O, no clock of its own. The daemon calls it on every snapshot (or every tick with None
+when there is no fresh snapshot), persists the returned state and hands the commands to the
+action runner. Commands are values; the state already reflects them.
+
+Surplus. A stage measures ``S`` = grid export − import on its phase (1/2/3) or on the total, plus
+the battery's charging power when ``surplus_includes_battery`` is set. Negative = importing.
+
+What a stage compares with its thresholds, ``available``: the surplus there would be if this stage
+and every lower-priority stage were off, the higher-priority ones running as they are::
+
+    available_i = S + Σ_{j ranked i or after, on} load_j
+                    − Σ_{j ranked before i, on, not settled} load_j    (only while i is off)
+
+over the stages j on the same meter (a phase stage counts the stages on its phase; a total stage
+counts them all). A stage is "settled" ``settle_s`` after it switched (never in the step that
+switches it): until then the meter may not show its draw yet, so a stage about to start assumes
+it does not, and a running stage assumes it does (no stop on a draw not yet measured).
+Consequences, each one tested:
+
+* a running stage does not count its own draw against itself: a 2 kW heater started at 2.5 kW of
+  export sees 2.5 kW available, not the 0.5 kW left on the meter, so ``stop_below_w`` means "stop
+  when solar covers less than this much of me";
+* a lower-priority stage sees what the higher ones leave, including a stage switched on in this
+  same step or too recently to show on the meter (no two stages start on the same surplus);
+* a higher-priority stage counts the draw of running lower-priority ones as its own: it may start
+  by displacing them, and when the surplus shrinks the lowest-priority stage stops first (stages
+  start in priority order and stop in reverse);
+* without ``load_w`` (0) the thresholds apply to the measured surplus as it is.
+
+Per stage, in this order of precedence:
+
+1. ``enabled = false`` (stage or ``[control]``): its ``off`` command is sent once, then nothing.
+2. Manual mode ``on`` / ``off`` (``ControllerState.with_mode``): switched at once, no delay, no
+   minimum time; ``auto`` gives control back.
+3. Data unknown (no reading, stale reading, phase missing): no decision and the timers restart;
+   after ``failsafe_after_s`` without data the stage goes to its ``safe_state`` (default off),
+   immediately, with the reason.
+4. Automatic: off -> on when ``available > start_above_w`` and the battery holds ``min_soc_pct``
+   (unknown SoC = not met) and ``now`` (local time in the site's zone) is in one of ``windows``
+   (none = always), all uninterruptedly for ``start_delay_s``, and off for at least ``min_off_s``.
+   On -> off when ``available < stop_below_w`` or the battery or window condition fails, for
+   ``stop_delay_s``, and on for at least ``min_on_s``. A timer restarts whenever its condition
+   drops, even for one reading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from enphase_secure.control.settings import ControlSettings, StageSettings
+from enphase_secure.control.state import ControllerState, StageState
+from enphase_secure.control.surplus import battery_soc_pct, measured_surplus_w
+from enphase_secure.energy.snapshot import Snapshot
+
+Switch = Literal["on", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Switch ``stage`` on or off; ``dry_run`` commands are logged and published, never run."""
+
+    stage: str
+    action: Switch
+    reason: str
+    dry_run: bool = False
+
+
+def step(
+    settings: ControlSettings, state: ControllerState, reading: Snapshot | None, now: datetime
+) -> tuple[ControllerState, tuple[Command, ...]]:
+    if now.tzinfo is None:
+        raise ValueError("step(): now must be a timezone-aware datetime")
+    previous = {stage.name: state.stage(stage.name) for stage in settings.stages}
+    decided: dict[str, StageState] = {}
+    commands: list[Command] = []
+    for rank, stage in enumerate(settings.stages):
+        available = _available_w(settings, rank, reading=reading, previous=previous, decided=decided, now=now)
+        new, switch = _decide(
+            settings, stage, previous[stage.name], available=available, reading=reading, now=now
+        )
+        decided[stage.name] = new
+        if switch is not None:
+            commands.append(Command(stage.name, switch, new.reason, settings.dry_run))
+    return ControllerState(stages=tuple(decided.values())), tuple(commands)
+
+
+def _available_w(
+    settings: ControlSettings,
+    rank: int,
+    *,
+    reading: Snapshot | None,
+    previous: dict[str, StageState],
+    decided: dict[str, StageState],
+    now: datetime,
+) -> float | None:
+    stage = settings.stages[rank]
+    measured = measured_surplus_w(reading, stage.phase, include_battery=stage.surplus_includes_battery)
+    if measured is None:
+        return None
+    same_meter = [
+        (i, other) for i, other in enumerate(settings.stages) if stage.phase in ("total", other.phase)
+    ]
+    own_and_lower = sum(other.load_w for i, other in same_meter if i >= rank and previous[other.name].on)
+    higher_not_on_meter_yet = sum(
+        other.load_w
+        for i, other in same_meter
+        if i < rank and decided[other.name].on and not _settled(decided[other.name], settings, now)
+    )
+    if previous[stage.name].on:
+        return measured + own_and_lower
+    return measured + own_and_lower - higher_not_on_meter_yet
+
+
+def _settled(state: StageState, settings: ControlSettings, now: datetime) -> bool:
+    """Switched long enough ago for the meter to show it (never in the step that switches it)."""
+    if state.switched_at is None:
+        return True
+    return state.switched_at != now and _seconds(state.switched_at, now) >= settings.settle_s
+
+
+def _decide(
+    settings: ControlSettings,
+    stage: StageSettings,
+    prev: StageState,
+    *,
+    available: float | None,
+    reading: Snapshot | None,
+    now: datetime,
+) -> tuple[StageState, Switch | None]:
+    if not (settings.enabled and stage.enabled):
+        if prev.disabled:
+            return prev, None
+        why = "control disabled ([control] enabled = false)" if not settings.enabled else "stage disabled"
+        return _switch(prev, on=False, now=now, reason=why, disabled=True), "off"
+    prev = dataclasses.replace(prev, disabled=False)
+    if prev.mode != "auto":
+        target = prev.mode == "on"
+        if prev.on == target:
+            return _hold(prev, f"manual override: {prev.mode}"), None
+        return _switch(prev, on=target, now=now, reason=f"manual override: {prev.mode}"), prev.mode
+    if available is None:
+        return _without_data(settings, stage, prev, now)
+    prev = dataclasses.replace(prev, unknown_since=None, failsafe=False)
+    blocked = _blocked_by(settings, stage, reading, now)
+    if prev.on:
+        if blocked is not None:
+            why = blocked
+        elif available < stage.stop_below_w:
+            why = f"surplus {available:.0f} W < stop_below_w {stage.stop_below_w:g} W"
+        else:
+            return _hold(prev, f"on: surplus {available:.0f} W"), None
+        return _run_timer(prev, stage, "stop", why=why, now=now)
+    if blocked is not None:
+        return _hold(prev, f"off: {blocked}"), None
+    if available <= stage.start_above_w:
+        return _hold(prev, f"off: surplus {available:.0f} W <= start_above_w {stage.start_above_w:g} W"), None
+    why = f"surplus {available:.0f} W > start_above_w {stage.start_above_w:g} W"
+    return _run_timer(prev, stage, "start", why=why, now=now)
+
+
+def _run_timer(
+    prev: StageState, stage: StageSettings, kind: Literal["start", "stop"], *, why: str, now: datetime
+) -> tuple[StageState, Switch | None]:
+    """The switching condition holds now: start or continue its timer, switch when both times are up."""
+    delay_s, min_held_s = (
+        (stage.start_delay_s, stage.min_off_s) if kind == "start" else (stage.stop_delay_s, stage.min_on_s)
+    )
+    since = (prev.start_timer_since if kind == "start" else prev.stop_timer_since) or now
+    held_for = _seconds(since, now)
+    in_state_for = float("inf") if prev.switched_at is None else _seconds(prev.switched_at, now)
+    if held_for >= delay_s and in_state_for >= min_held_s:
+        switch_on = kind == "start"
+        return _switch(prev, on=switch_on, now=now, reason=f"{why} for {held_for:.0f} s"), (
+            "on" if switch_on else "off"
+        )
+    if held_for < delay_s:
+        waiting = f"{kind} in {delay_s - held_for:.0f} s: {why}"
+    else:
+        minimum = "min_off_s" if kind == "start" else "min_on_s"
+        waiting = f"{kind} in {min_held_s - in_state_for:.0f} s ({minimum}): {why}"
+    if kind == "start":
+        return dataclasses.replace(prev, reason=waiting, start_timer_since=since, stop_timer_since=None), None
+    return dataclasses.replace(prev, reason=waiting, start_timer_since=None, stop_timer_since=since), None
+
+
+def _without_data(
+    settings: ControlSettings, stage: StageSettings, prev: StageState, now: datetime
+) -> tuple[StageState, Switch | None]:
+    unknown_since = prev.unknown_since or now
+    missing_for = _seconds(unknown_since, now)
+    prev = dataclasses.replace(
+        prev, unknown_since=unknown_since, start_timer_since=None, stop_timer_since=None
+    )
+    if missing_for < settings.failsafe_after_s:
+        return dataclasses.replace(prev, reason=f"no fresh data for {missing_for:.0f} s: holding"), None
+    why = (
+        f"failsafe: no fresh data for {missing_for:.0f} s "
+        f"(failsafe_after_s {settings.failsafe_after_s:g}): safe state {stage.safe_state}"
+    )
+    target = stage.safe_state == "on"
+    if prev.on == target:
+        return dataclasses.replace(prev, failsafe=True, reason=why), None
+    return _switch(prev, on=target, now=now, reason=why, failsafe=True), stage.safe_state
+
+
+def _blocked_by(
+    settings: ControlSettings, stage: StageSettings, reading: Snapshot | None, now: datetime
+) -> str | None:
+    """Why the stage may not run now (battery, time window), or None."""
+    if stage.min_soc_pct is not None:
+        soc = battery_soc_pct(reading)
+        if soc is None:
+            return f"battery SoC unknown (min_soc_pct {stage.min_soc_pct:g} %)"
+        if soc < stage.min_soc_pct:
+            return f"battery SoC {soc:.0f} % < min_soc_pct {stage.min_soc_pct:g} %"
+    if stage.windows:
+        local = now.astimezone(settings.timezone) if settings.timezone else now
+        if not any(window.contains(local.time()) for window in stage.windows):
+            allowed = ", ".join(str(w) for w in stage.windows)
+            return f"{local:%H:%M} is outside the time windows {allowed}"
+    return None
+
+
+def _switch(
+    prev: StageState, *, on: bool, now: datetime, reason: str, disabled: bool = False, failsafe: bool = False
+) -> StageState:
+    return dataclasses.replace(
+        prev,
+        on=on,
+        switched_at=now if on != prev.on else prev.switched_at,
+        start_timer_since=None,
+        stop_timer_since=None,
+        disabled=disabled,
+        failsafe=failsafe,
+        reason=reason,
+    )
+
+
+def _hold(prev: StageState, reason: str) -> StageState:
+    return dataclasses.replace(prev, start_timer_since=None, stop_timer_since=None, reason=reason)
+
+
+def _seconds(since: datetime, now: datetime) -> float:
+    return (now - since).total_seconds()

@@ -1,0 +1,168 @@
+"""The controller's settings (``[control]`` and its ``[[control.stages]]``), validated at the edge.
+
+Each stage's ``on`` / ``off`` tables are actions: ``enphase_secure.actions`` parses them, so the
+pure controller never imports I/O code. They are accepted here as known keys and left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, tzinfo
+from typing import Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from enphase_secure.control.fields import Fields
+from enphase_secure.errors import ConfigError
+
+Phase = Literal[1, 2, 3, "total"]
+SafeState = Literal["off", "on"]
+ACTION_KEYS = ("on", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A daily local-time window ``HH:MM-HH:MM``; it wraps midnight when start > end."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str, key: str) -> TimeWindow:
+        try:
+            start_text, end_text = text.split("-")
+            window = cls(_clock(start_text), _clock(end_text))
+        except ValueError as err:
+            raise ConfigError(f"{key}: {text!r} is not a window like '10:00-16:30'") from err
+        if window.start == window.end:
+            raise ConfigError(f"{key}: {text!r} is empty (start equals end)")
+        return window
+
+    def contains(self, local: time) -> bool:
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
+class StageSettings:
+    name: str
+    start_above_w: float
+    stop_below_w: float
+    start_delay_s: float = 60.0
+    stop_delay_s: float = 60.0
+    min_on_s: float = 0.0
+    min_off_s: float = 0.0
+    load_w: float = 0.0
+    priority: int = 0
+    phase: Phase = "total"
+    min_soc_pct: float | None = None
+    windows: tuple[TimeWindow, ...] = ()
+    surplus_includes_battery: bool = False
+    safe_state: SafeState = "off"
+    enabled: bool = True
+
+    @classmethod
+    def from_mapping(cls, mapping: object, path: str) -> StageSettings:
+        f = Fields(mapping, path)
+        phase_raw = f.raw("phase")
+        if phase_raw is None:
+            phase: Phase = "total"
+        elif phase_raw in (1, 2, 3, "total") and not isinstance(phase_raw, bool):
+            phase = phase_raw
+        else:
+            raise ConfigError(f"{f.key('phase')}: {phase_raw!r} is not 1, 2, 3 or 'total'")
+        stage = cls(
+            name=f.required_str("name"),
+            start_above_w=f.required_number("start_above_w"),
+            stop_below_w=f.required_number("stop_below_w"),
+            start_delay_s=f.number("start_delay_s", 60.0, minimum=0),
+            stop_delay_s=f.number("stop_delay_s", 60.0, minimum=0),
+            min_on_s=f.number("min_on_s", 0.0, minimum=0),
+            min_off_s=f.number("min_off_s", 0.0, minimum=0),
+            load_w=f.number("load_w", 0.0, minimum=0),
+            priority=f.integer("priority", 0, minimum=-1000, maximum=1000),
+            phase=phase,
+            min_soc_pct=f.optional_number("min_soc_pct", minimum=0, maximum=100),
+            windows=tuple(
+                TimeWindow.parse(text, f"{f.key('windows')}[{i}]")
+                for i, text in enumerate(f.str_list("windows"))
+            ),
+            surplus_includes_battery=f.boolean("surplus_includes_battery", False),
+            safe_state=cast(SafeState, f.choice("safe_state", ("off", "on"), "off")),
+            enabled=f.boolean("enabled", True),
+        )
+        f.done(also_allowed=ACTION_KEYS)
+        if stage.stop_below_w >= stage.start_above_w:
+            raise ConfigError(
+                f"{f.key('stop_below_w')}: must be below start_above_w "
+                f"({stage.stop_below_w:g} >= {stage.start_above_w:g}), or the stage would flap"
+            )
+        return stage
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSettings:
+    """``[control]``: global switches and the stages in decision order.
+
+    Decision order: ascending ``priority`` (the lowest number starts first and stops last), then the
+    order of the config file.
+    """
+
+    stages: tuple[StageSettings, ...] = ()
+    enabled: bool = True
+    dry_run: bool = False
+    failsafe_after_s: float = 60.0
+    settle_s: float = 10.0
+    timezone: tzinfo | None = None
+
+    @classmethod
+    def from_mapping(
+        cls, mapping: object, path: str = "control", *, timezone: str | None = None
+    ) -> ControlSettings:
+        """``timezone`` is the site's (``site.timezone``): time windows are read in it."""
+        f = Fields(mapping, path)
+        raw_stages = f.raw("stages")
+        if raw_stages is None:
+            raw_stages = []
+        if not isinstance(raw_stages, Sequence) or isinstance(raw_stages, str):
+            raise ConfigError(f"{f.key('stages')}: expected a list of tables ([[control.stages]])")
+        stages = [
+            StageSettings.from_mapping(raw, f"{f.key('stages')}[{i}]") for i, raw in enumerate(raw_stages)
+        ]
+        names = [s.name for s in stages]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ConfigError(f"{f.key('stages')}[{i}].name: {name!r} is used by another stage")
+        settings = cls(
+            stages=tuple(sorted(stages, key=lambda s: s.priority)),
+            enabled=f.boolean("enabled", True),
+            dry_run=f.boolean("dry_run", False),
+            failsafe_after_s=f.number("failsafe_after_s", 60.0, minimum=1),
+            settle_s=f.number("settle_s", 10.0, minimum=0),
+            timezone=_zone(timezone, "site.timezone"),
+        )
+        f.done()
+        return settings
+
+    def stage(self, name: str) -> StageSettings:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+
+def _clock(text: str) -> time:
+    return datetime.strptime(text.strip(), "%H:%M").time()
+
+
+def _zone(name: str | None, key: str) -> tzinfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ConfigError(f"{key}: unknown time zone {name!r}") from err

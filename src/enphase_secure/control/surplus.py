@@ -1,0 +1,35 @@
+"""What a stage measures in a Snapshot: the grid surplus on its phase (or the total), its battery SoC."""
+
+from __future__ import annotations
+
+from enphase_secure.control.settings import Phase
+from enphase_secure.energy.snapshot import Snapshot
+
+
+def measured_surplus_w(reading: Snapshot | None, phase: Phase, *, include_battery: bool) -> float | None:
+    """Export minus import on ``phase`` (negative when importing); None when unknown or stale.
+
+    With ``include_battery`` the battery's charging power is added: a load switched on would first
+    take it from the battery's charge before drawing from the grid. Unknown battery power adds 0.
+    """
+    if reading is None or reading.staleness.stale:
+        return None
+    if phase == "total":
+        export_w, import_w = reading.grid.export_w, reading.grid.import_w
+    elif phase <= len(reading.grid.phases):
+        balance = reading.grid.phases[phase - 1]
+        export_w, import_w = balance.export_w, balance.import_w
+    else:
+        return None
+    if export_w is None or import_w is None:
+        return None
+    surplus = export_w - import_w
+    if include_battery and reading.storage is not None and reading.storage.power_w is not None:
+        surplus += max(-reading.storage.power_w, 0.0)
+    return surplus
+
+
+def battery_soc_pct(reading: Snapshot | None) -> float | None:
+    if reading is None or reading.staleness.stale or reading.storage is None:
+        return None
+    return reading.storage.soc_pct
