@@ -1,0 +1,89 @@
+"""Incremental downsampling, pure: fold each tick's stored integers into the open bucket.
+
+Gauges keep (count, sum, min, max) per field, so a bucket can be resumed from its stored row and its
+mean is exact; counters keep their last known value. A tick older than the open bucket (the clock went
+back) does not reopen a closed bucket: it stays in the raw series only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .fields import COUNTERS, GAUGES
+
+StoredValues = Sequence[int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class GaugeStats:
+    count: int
+    total: int
+    low: int
+    high: int
+
+    def with_value(self, value: int) -> GaugeStats:
+        return GaugeStats(self.count + 1, self.total + value, min(self.low, value), max(self.high, value))
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    start: int  # epoch seconds
+    ticks: int
+    gauges: tuple[GaugeStats | None, ...]
+    counters: tuple[int | None, ...]
+
+
+def _empty(start: int) -> Bucket:
+    return Bucket(start, 0, (None,) * len(GAUGES), (None,) * len(COUNTERS))
+
+
+def fold(bucket: Bucket | None, start: int, values: StoredValues) -> Bucket:
+    """The bucket after one tick whose bucket starts at ``start``; ``values`` follow fields.FIELDS."""
+    if bucket is not None and start < bucket.start:
+        return bucket
+    current = bucket if bucket is not None and bucket.start == start else _empty(start)
+    gauge_values = values[: len(GAUGES)]
+    counter_values = values[len(GAUGES) :]
+    gauges = tuple(
+        stats
+        if value is None
+        else (GaugeStats(1, value, value, value) if stats is None else stats.with_value(value))
+        for stats, value in zip(current.gauges, gauge_values, strict=True)
+    )
+    counters = tuple(
+        last if value is None else value for last, value in zip(current.counters, counter_values, strict=True)
+    )
+    return Bucket(start, current.ticks + 1, gauges, counters)
+
+
+def aggregate_columns() -> tuple[str, ...]:
+    """Column names of an aggregate table after ``bucket``, in the order of ``bucket_row``."""
+    gauge_columns = (f"{spec.name}_{part}" for spec in GAUGES for part in ("n", "sum", "min", "max"))
+    return ("ticks", *gauge_columns, *(spec.name for spec in COUNTERS))
+
+
+def bucket_row(bucket: Bucket) -> tuple[int | None, ...]:
+    """``bucket`` then the values of ``aggregate_columns()``."""
+    gauge_values: list[int | None] = []
+    for stats in bucket.gauges:
+        gauge_values.extend(
+            (0, None, None, None) if stats is None else (stats.count, stats.total, stats.low, stats.high)
+        )
+    return (bucket.start, bucket.ticks, *gauge_values, *bucket.counters)
+
+
+def bucket_from_row(row: Sequence[int | None]) -> Bucket:
+    """The inverse of ``bucket_row``."""
+    start, ticks = row[0], row[1]
+    if start is None or ticks is None:
+        raise ValueError("an aggregate row without bucket or ticks")
+    gauges: list[GaugeStats | None] = []
+    for index in range(len(GAUGES)):
+        count, total, low, high = row[2 + 4 * index : 6 + 4 * index]
+        if count and total is not None and low is not None and high is not None:
+            gauges.append(GaugeStats(count, total, low, high))
+        else:
+            gauges.append(None)
+    counters = tuple(row[2 + 4 * len(GAUGES) :])
+    return Bucket(start, ticks, tuple(gauges), counters)

@@ -1,0 +1,387 @@
+"""The history store: every tick, its downsampled series, inverter reports, events and daemon state.
+
+``History`` is the thin async adapter; the maths lives in downsample.py and resolution.py.
+One ``append`` is one transaction (raw tick, the open buckets, new inverter reports, due pruning),
+so a crash loses at most the tick being written.
+SQL text is assembled only from fixed table names and the field registry (field_specs rejects unknown
+names), never from caller input: hence the S608 exemptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..energy.snapshot import InverterState, Snapshot
+from ..errors import StorageError
+from .backend import Backend, Param, Statement
+from .connect import open_backend
+from .downsample import Bucket, aggregate_columns, bucket_from_row, bucket_row, fold
+from .fields import FIELDS, FieldKind, FieldSpec, encode_snapshot, field_specs
+from .records import Event, InverterReport, Point, Sample, Series
+from .resolution import AGGREGATES, Resolution, Retention, bucket_start, pick_resolution
+from .schema import AGGREGATE_TABLES, migrate
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySettings:
+    retention: Retention = field(default_factory=Retention)
+    timezone: str = "UTC"  # days of the 1day series start at local midnight there
+    raw_interval_s: float = 1.0  # the raw series keeps the first tick of each such slot
+    prune_interval_s: float = 3600.0
+
+
+def _upsert(table: str, key: str, columns: Sequence[str]) -> str:
+    names = ", ".join((key, *columns))
+    marks = ", ".join("?" * (len(columns) + 1))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {updates}"  # noqa: S608
+
+
+_TICK_UPSERT = _upsert("tick", "time_ms", ("stale", *(spec.name for spec in FIELDS)))
+_AGGREGATE_UPSERT = {
+    resolution: _upsert(AGGREGATE_TABLES[resolution.value], "bucket", aggregate_columns())
+    for resolution in AGGREGATES
+}
+_AGGREGATE_SELECT_COLUMNS = ", ".join(("bucket", *aggregate_columns()))
+_INVERTER_INSERT = (
+    "INSERT INTO inverter_report (serial, report_s, power_w, max_power_w, today_wh) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (serial, report_s) DO NOTHING"
+)
+_STATE_UPSERT = (
+    "INSERT INTO state (key, value, updated_ms) VALUES (?, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
+)
+
+
+def _epoch_ms(time: datetime, what: str) -> int:
+    if time.tzinfo is None:
+        raise StorageError(f"history: {what} {time.isoformat()} has no time zone")
+    return round(time.timestamp() * 1000)
+
+
+def _optional_int(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+class History:
+    """Use ``open_history``; an async context manager that closes the database."""
+
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        settings: HistorySettings,
+        zone: ZoneInfo,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._backend = backend
+        self._settings = settings
+        self._zone = zone
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._buckets: dict[Resolution, Bucket] = {}
+        self._last_raw_slot: int | None = None
+        self._last_inverter_report_s: dict[str, int] = {}
+        self._last_prune_ms: int | None = None
+
+    @property
+    def url(self) -> str:
+        """The storage URL, without password."""
+        return self._backend.display_url
+
+    async def __aenter__(self) -> History:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._backend.close()
+
+    async def _resume(self) -> None:
+        """Reload what ``append`` keeps in memory: the open buckets and the last raw and inverter times."""
+        for resolution in AGGREGATES:
+            rows = await self._backend.query(
+                f"SELECT {_AGGREGATE_SELECT_COLUMNS} FROM {AGGREGATE_TABLES[resolution.value]}"  # noqa: S608
+                " ORDER BY bucket DESC LIMIT 1"
+            )
+            if rows:
+                self._buckets[resolution] = bucket_from_row(rows[0])
+        rows = await self._backend.query("SELECT max(time_ms) FROM tick")
+        if rows and rows[0][0] is not None:
+            self._last_raw_slot = self._raw_slot(int(rows[0][0]))
+        rows = await self._backend.query("SELECT serial, max(report_s) FROM inverter_report GROUP BY serial")
+        self._last_inverter_report_s = {str(serial): int(report_s) for serial, report_s in rows}
+
+    def _raw_slot(self, time_ms: int) -> int:
+        return int(time_ms // (self._settings.raw_interval_s * 1000))
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    async def append(self, snapshot: Snapshot) -> None:
+        """Store one tick: raw (if its slot is new), downsampled series, new inverter reports."""
+        time_ms = _epoch_ms(snapshot.time, "snapshot time")
+        values = encode_snapshot(snapshot)
+        async with self._lock:
+            statements: list[Statement] = []
+            raw_slot = self._raw_slot(time_ms)
+            if raw_slot != self._last_raw_slot:
+                statements.append((_TICK_UPSERT, (time_ms, int(snapshot.staleness.stale), *values)))
+            buckets = dict(self._buckets)
+            if not snapshot.staleness.stale:
+                for resolution in AGGREGATES:
+                    start = bucket_start(snapshot.time, resolution, self._zone)
+                    bucket = fold(buckets.get(resolution), start, values)
+                    if bucket is not buckets.get(resolution):
+                        buckets[resolution] = bucket
+                        statements.append((_AGGREGATE_UPSERT[resolution], bucket_row(bucket)))
+            reports = self._new_inverter_reports(snapshot.inverters)
+            statements.extend((_INVERTER_INSERT, report) for report in reports)
+            prune_due = (
+                self._last_prune_ms is None
+                or time_ms - self._last_prune_ms >= self._settings.prune_interval_s * 1000
+            )
+            if prune_due:
+                statements.extend(self._prune_statements(snapshot.time))
+            await self._backend.write(statements)
+            self._buckets = buckets
+            self._last_raw_slot = raw_slot
+            for serial, report_s, *_ in reports:
+                self._last_inverter_report_s[str(serial)] = int(report_s)  # type: ignore[arg-type]
+            if prune_due:
+                self._last_prune_ms = time_ms
+
+    def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[tuple[Param, ...]]:
+        reports: list[tuple[Param, ...]] = []
+        for inverter in inverters:
+            if inverter.last_report is None:
+                continue
+            report_s = round(
+                _epoch_ms(inverter.last_report, f"inverter {inverter.serial} last_report") / 1000
+            )
+            if report_s > self._last_inverter_report_s.get(inverter.serial, -1):
+                reports.append(
+                    (
+                        inverter.serial,
+                        report_s,
+                        _optional_int(inverter.power_w),
+                        _optional_int(inverter.max_power_w),
+                        _optional_int(inverter.today_wh),
+                    )
+                )
+        return reports
+
+    def _prune_statements(self, now: datetime) -> list[Statement]:
+        retention = self._settings.retention
+        tables: list[tuple[str, str, timedelta | None, int]] = [
+            ("tick", "time_ms", retention.raw, 1000),
+            *(
+                (AGGREGATE_TABLES[r.value], "bucket", retention.of(r), 1)
+                for r in (Resolution.ONE_MINUTE, Resolution.FIFTEEN_MINUTES, Resolution.ONE_DAY)
+            ),
+            ("inverter_report", "report_s", retention.inverters, 1),
+            ("event", "time_ms", retention.events, 1000),
+        ]
+        return [
+            (f"DELETE FROM {table} WHERE {column} < ?", (round((now - kept).timestamp() * per_s),))  # noqa: S608
+            for table, column, kept, per_s in tables
+            if kept is not None
+        ]
+
+    async def prune(self, now: datetime) -> None:
+        """Delete what is older than its retention at ``now`` (``append`` does it every prune interval)."""
+        _epoch_ms(now, "prune time")
+        async with self._lock:
+            await self._backend.write(self._prune_statements(now))
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def series(
+        self,
+        fields: str | Sequence[str],
+        start: datetime,
+        end: datetime,
+        resolution: str = "auto",
+    ) -> Series:
+        """Points of ``fields`` in [start, end): ticks, or buckets starting in the range (plus the one
+        holding ``start``). ``auto`` picks the finest kept resolution giving at most a few thousand points."""
+        specs = field_specs(fields)
+        start_ms, end_ms = _epoch_ms(start, "series start"), _epoch_ms(end, "series end")
+        chosen = (
+            pick_resolution(
+                start,
+                end,
+                now=self._clock(),
+                retention=self._settings.retention,
+                raw_interval_s=self._settings.raw_interval_s,
+            )
+            if resolution == "auto"
+            else Resolution.parse(resolution)
+        )
+        if chosen is Resolution.RAW:
+            columns = ", ".join(spec.name for spec in specs)
+            rows = await self._backend.query(
+                f"SELECT time_ms, {columns} FROM tick WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms",  # noqa: S608
+                (start_ms, end_ms),
+            )
+            points = tuple(
+                Point(
+                    datetime.fromtimestamp(row[0] / 1000, self._zone),
+                    {
+                        spec.name: _raw_sample(spec, stored)
+                        for spec, stored in zip(specs, row[1:], strict=True)
+                    },
+                )
+                for row in rows
+            )
+            return Series(chosen, points)
+        columns = ", ".join(_aggregate_columns_of(spec) for spec in specs)
+        rows = await self._backend.query(
+            f"SELECT bucket, {columns} FROM {AGGREGATE_TABLES[chosen.value]}"  # noqa: S608
+            " WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
+            (bucket_start(start, chosen, self._zone), -(-end_ms // 1000)),
+        )
+        return Series(chosen, tuple(self._aggregate_point(specs, row) for row in rows))
+
+    def _aggregate_point(self, specs: Sequence[FieldSpec], row: Sequence[Any]) -> Point:
+        samples: dict[str, Sample] = {}
+        offset = 1
+        for spec in specs:
+            if spec.kind is FieldKind.GAUGE:
+                count, total, low, high = row[offset : offset + 4]
+                offset += 4
+                samples[spec.name] = (
+                    Sample(spec.decode(total / count), spec.decode(low), spec.decode(high))
+                    if count
+                    else Sample(None, None, None)
+                )
+            else:
+                samples[spec.name] = Sample(spec.decode(row[offset]), None, None)
+                offset += 1
+        return Point(datetime.fromtimestamp(row[0], self._zone), samples)
+
+    async def inverter_reports(
+        self, start: datetime, end: datetime, *, serial: str | None = None
+    ) -> list[InverterReport]:
+        """Inverter reports whose report time is in [start, end), by time, optionally of one inverter."""
+        sql = "SELECT serial, report_s, power_w, max_power_w, today_wh FROM inverter_report"
+        sql += " WHERE report_s >= ? AND report_s < ?"
+        params: list[Param] = [
+            _epoch_ms(start, "start") // 1000,
+            -(-_epoch_ms(end, "end") // 1000),
+        ]
+        if serial is not None:
+            sql += " AND serial = ?"
+            params.append(serial)
+        rows = await self._backend.query(sql + " ORDER BY report_s, serial", params)
+        return [
+            InverterReport(str(s), datetime.fromtimestamp(t, self._zone), p, m, d) for s, t, p, m, d in rows
+        ]
+
+    # -- events -----------------------------------------------------------------------------------
+
+    async def record_event(self, event: Event) -> None:
+        params: tuple[Param, ...] = (
+            _epoch_ms(event.time, "event time"),
+            event.stage,
+            event.action,
+            int(event.ok),
+            event.duration_s,
+            event.error,
+        )
+        async with self._lock:
+            await self._backend.write(
+                [
+                    (
+                        "INSERT INTO event (time_ms, stage, action, ok, duration_s, error)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        params,
+                    )
+                ]
+            )
+
+    async def events(
+        self, start: datetime, end: datetime, *, stage: str | None = None, limit: int = 1000
+    ) -> list[Event]:
+        """Events in [start, end), oldest first, at most ``limit`` (the most recent ones)."""
+        sql = "SELECT time_ms, stage, action, ok, duration_s, error FROM event"
+        sql += " WHERE time_ms >= ? AND time_ms < ?"
+        params: list[Param] = [_epoch_ms(start, "start"), _epoch_ms(end, "end")]
+        if stage is not None:
+            sql += " AND stage = ?"
+            params.append(stage)
+        rows = await self._backend.query(sql + " ORDER BY time_ms DESC, id DESC LIMIT ?", [*params, limit])
+        return [
+            Event(datetime.fromtimestamp(t / 1000, self._zone), s, a, bool(ok), d, e)
+            for t, s, a, ok, d, e in reversed(rows)
+        ]
+
+    # -- state ------------------------------------------------------------------------------------
+
+    async def get_state(self, key: str) -> dict[str, Any] | None:
+        """The value last put under ``key``, or None."""
+        rows = await self._backend.query("SELECT value FROM state WHERE key = ?", (key,))
+        if not rows:
+            return None
+        try:
+            value = json.loads(rows[0][0])
+        except json.JSONDecodeError as err:
+            raise StorageError(f"{self.url}: state {key!r} is not valid JSON: {err}") from err
+        if not isinstance(value, dict):
+            raise StorageError(f"{self.url}: state {key!r} is not a JSON object")
+        return value
+
+    async def put_state(self, key: str, value: Mapping[str, Any]) -> None:
+        """Replace the value under ``key``, atomically."""
+        try:
+            text = json.dumps(dict(value), allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise StorageError(f"history: state {key!r} cannot be stored as JSON: {err}") from err
+        async with self._lock:
+            await self._backend.write([(_STATE_UPSERT, (key, text, _epoch_ms(self._clock(), "clock")))])
+
+
+def _raw_sample(spec: FieldSpec, stored: int | None) -> Sample:
+    value = spec.decode(stored)
+    return Sample(value, value, value) if spec.kind is FieldKind.GAUGE else Sample(value, None, None)
+
+
+def _aggregate_columns_of(spec: FieldSpec) -> str:
+    if spec.kind is FieldKind.GAUGE:
+        return ", ".join(f"{spec.name}_{part}" for part in ("n", "sum", "min", "max"))
+    return spec.name
+
+
+async def open_history(
+    url: str,
+    *,
+    settings: HistorySettings | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> History:
+    """Open (creating or migrating it) the history database of ``url``: ``sqlite:///abs/path.db``
+    (see ``default_history_url``) or ``postgresql://user:password@host:port/db``."""
+    settings = settings or HistorySettings()
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise StorageError(f"site.timezone {settings.timezone!r}: unknown time zone") from err
+    if settings.raw_interval_s <= 0:
+        raise StorageError(f"history raw_interval_s must be > 0, not {settings.raw_interval_s}")
+    backend = await open_backend(url)
+    try:
+        await migrate(backend)
+        history = History(backend=backend, settings=settings, zone=zone, clock=clock)
+        await history._resume()
+    except BaseException:
+        await backend.close()
+        raise
+    return history
