@@ -10,22 +10,13 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
+from storage_postgres import PostgresServer
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
-
-
-@dataclass(frozen=True)
-class PostgresServer:
-    port: int
-    password: str
-
-    def url(self, database: str, *, password: str | None = None) -> str:
-        return f"postgresql://postgres:{password or self.password}@127.0.0.1:{self.port}/{database}"
 
 
 def _pg_bin() -> Path:

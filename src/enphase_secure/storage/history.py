@@ -236,6 +236,7 @@ class History:
             points = tuple(
                 Point(
                     datetime.fromtimestamp(row[0] / 1000, self._zone),
+                    1,
                     {
                         spec.name: _raw_sample(spec, stored)
                         for spec, stored in zip(specs, row[1:], strict=True)
@@ -246,7 +247,7 @@ class History:
             return Series(chosen, points)
         columns = ", ".join(_aggregate_columns_of(spec) for spec in specs)
         rows = await self._backend.query(
-            f"SELECT bucket, {columns} FROM {AGGREGATE_TABLES[chosen.value]}"  # noqa: S608
+            f"SELECT bucket, ticks, {columns} FROM {AGGREGATE_TABLES[chosen.value]}"  # noqa: S608
             " WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
             (bucket_start(start, chosen, self._zone), -(-end_ms // 1000)),
         )
@@ -254,7 +255,7 @@ class History:
 
     def _aggregate_point(self, specs: Sequence[FieldSpec], row: Sequence[Any]) -> Point:
         samples: dict[str, Sample] = {}
-        offset = 1
+        offset = 2
         for spec in specs:
             if spec.kind is FieldKind.GAUGE:
                 count, total, low, high = row[offset : offset + 4]
@@ -267,7 +268,7 @@ class History:
             else:
                 samples[spec.name] = Sample(spec.decode(row[offset]), None, None)
                 offset += 1
-        return Point(datetime.fromtimestamp(row[0], self._zone), samples)
+        return Point(datetime.fromtimestamp(row[0], self._zone), row[1], samples)
 
     async def inverter_reports(
         self, start: datetime, end: datetime, *, serial: str | None = None

@@ -25,10 +25,12 @@ class Sample:
 @dataclass(frozen=True, slots=True)
 class Point:
     time: datetime  # the tick's time, or the start of the bucket
+    ticks: int  # how many ticks the point summarises (1 for a raw tick)
     samples: dict[str, Sample]
 
     def to_json(self) -> dict[str, Any]:
-        return {"time": self.time.isoformat(), **{name: s.to_json() for name, s in self.samples.items()}}
+        samples = {name: s.to_json() for name, s in self.samples.items()}
+        return {"time": self.time.isoformat(), "ticks": self.ticks, **samples}
 
 
 @dataclass(frozen=True, slots=True)
