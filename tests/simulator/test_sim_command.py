@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from simulator_helpers import BATTERY_FOLDER, bearer
+
+from enphase_secure.cli import main
+
+READY = re.compile(r"^gateway (https://127\.0\.0\.1:\d+) cloud (http://127\.0\.0\.1:\d+) serial (\S+)$")
+
+
+@asynccontextmanager
+async def simulate(*flags: str) -> AsyncIterator[re.Match[str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "enphase_secure.cli",
+        "simulate",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode().strip()
+        ready = READY.match(line)
+        assert ready, line
+        yield ready
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_simulate_replay_prints_one_line_and_serves(
+    fixtures_dir: Path, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    token_file = tmp_path / "token"
+    flags = [
+        "--replay",
+        str(fixtures_dir / BATTERY_FOLDER),
+        "--token-file",
+        str(token_file),
+        "--fault",
+        "status:status=503:count=1:paths=/ivp/meters",
+    ]
+    async with simulate(*flags) as ready:
+        gateway, cloud, serial = ready.groups()
+        assert serial == "123456789012"
+        assert token_file.stat().st_mode & 0o077 == 0
+        token = token_file.read_text().strip()
+        async with http.get(f"{gateway}/ivp/meters", headers=bearer(token)) as response:
+            assert response.status == 503
+        async with http.get(f"{gateway}/ivp/meters", headers=bearer(token)) as response:
+            assert response.status == 200
+            assert await response.read() == (fixtures_dir / BATTERY_FOLDER / "ivp_meters").read_bytes()
+        form = {"user[email]": "owner@example.com", "user[password]": "owner-password"}
+        async with http.post(f"{cloud}/login/login.json?", data=form) as response:
+            assert "session_id" in await response.json()
+
+
+async def test_simulate_defaults_to_a_live_scenario(http: aiohttp.ClientSession) -> None:
+    async with simulate("--speed", "60") as ready:
+        gateway = ready.group(1)
+        async with http.get(f"{gateway}/info") as response:
+            assert response.status == 200
+            assert f"<sn>{ready.group(3)}</sn>" in await response.text()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--listen", "nowhere"], "--listen"),
+        (["--fault", "meltdown"], "kind"),
+        (["--replay", "/nonexistent/captures"], "--replay"),
+        (["--cert", "/nonexistent/cert.pem"], "--key"),
+        (["--speed", "0"], "--speed"),
+        (["--token-lifetime", "0"], "--token-lifetime"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", *flags]) == 2
+    assert message in capsys.readouterr().err
