@@ -25,6 +25,9 @@ class Fields:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}"
 
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._mapping)
+
     def has(self, name: str) -> bool:
         return name in self._mapping
 
