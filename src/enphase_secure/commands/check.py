@@ -1,13 +1,67 @@
-"""`enphase-secure check`: not built yet (see the open issues)."""
+"""`enphase-secure check -c FILE`: validate the config, reach the gateway, validate the token, and say
+what the gateway has and therefore which figures will be available.
+
+Exit 0 when all is well, 1 on a runtime failure (gateway, token), 2 on a bad config (reason on stderr).
+"""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 
-from ..errors import NotImplementedYetError
+from ..config import Config, load_config
+from ..gateway.connect import open_gateway
+from ..gateway.info import read_info
+from ..gateway.redact import install_redaction
+from .token import token_lines
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", metavar="FILE", help="config file (TOML)")
+    parser.add_argument("-c", "--config", metavar="FILE", required=True, help="config file (TOML)")
+
+
+def _config_lines(config: Config) -> list[str]:
+    gateway = config.gateway
+    lines = [f"gateway        {gateway.host} (token mode {gateway.token_mode})"]
+    state_dir = config.storage.state_dir
+    if gateway.token_mode == "auto":
+        parent = next((p for p in (state_dir, *state_dir.parents) if p.exists()), None)
+        if parent is None or not os.access(parent, os.W_OK):
+            lines.append(
+                f"warning        storage.state_dir {str(state_dir)!r} is not writable: the token will not "
+                "be cached and a new one is asked for at every start"
+            )
+    if gateway.cert_fingerprint is None:
+        lines.append("note           gateway.cert_fingerprint is not set: any certificate is accepted")
+    return lines
+
+
+async def _gateway_lines(config: Config) -> list[str]:
+    async with open_gateway(config.gateway, state_dir=config.storage.state_dir) as gateway:
+        info = await read_info(gateway)
+        lines = [
+            f"reached        {gateway.base_url}: serial {info.serial}, firmware {info.firmware}, "
+            f"part {info.part_number or 'unknown'}"
+        ]
+        version = info.firmware_version
+        if version is not None and version[0] < 7:
+            lines.append(
+                "warning        firmware older than 7: out of scope (no token needed, not supported)"
+            )
+        token = await gateway.check_token()
+        lines.append("token          accepted by the gateway")
+        lines.extend(token_lines(token, warning_days=config.gateway.expiry_warning_days))
+        return lines
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedYetError("'check' is not implemented yet")
+    install_redaction()
+    config = load_config(args.config)
+    # Secret files are read now, so that an unreadable one is a config error (exit 2), not a runtime one.
+    config.gateway.password_value()
+    config.gateway.token_value()
+    print(f"config OK      {args.config}")
+    print("\n".join(_config_lines(config)), flush=True)
+    print("\n".join(asyncio.run(_gateway_lines(config))))
+    return 0
