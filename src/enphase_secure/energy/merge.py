@@ -60,10 +60,10 @@ class _Ct:
 
 
 @dataclass(frozen=True, slots=True)
-class _Layout:
-    mode: str | None
+class PhaseLayout:
+    mode: str | None  # "single" | "split" | "three" | as the gateway says; None: unknown
     count: int | None
-    forced: bool
+    forced: bool  # set by ``site.phases``, not derived from the wiring
 
 
 def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSetting = "auto") -> Snapshot:
@@ -113,23 +113,28 @@ def _metered_cts(readings: GatewayReadings) -> tuple[_Ct, ...]:
     )
 
 
-def _layout(cts: Sequence[_Ct], report: ProductionReport | None, phases: PhaseSetting) -> _Layout:
+def phase_layout(readings: GatewayReadings, phases: PhaseSetting = "auto") -> PhaseLayout:
+    """The site's phases: forced by ``site.phases``, else the wired phases of the main CTs."""
+    return _layout(_metered_cts(readings), readings.production_report, phases)
+
+
+def _layout(cts: Sequence[_Ct], report: ProductionReport | None, phases: PhaseSetting) -> PhaseLayout:
     if phases == "single":
-        return _Layout("single", 1, forced=True)
+        return PhaseLayout("single", 1, forced=True)
     if phases == "three":
-        return _Layout("three", 3, forced=True)
+        return PhaseLayout("three", 3, forced=True)
     main = [ct for ct in cts if ct.config.measurement_type in MAIN_CT_TYPES]
     if main:
         count = max((max(ct.phase_indexes, default=0) + 1 for ct in main), default=1)
-        return _Layout(main[0].config.phase_mode if count > 1 else "single", count, forced=False)
+        return PhaseLayout(main[0].config.phase_mode if count > 1 else "single", count, forced=False)
     block = report.production if report else None
     if block is not None and quirks.production_block_active(block.active_count) and block.lines:
         count = sum(1 for line in block.lines if line.power_w or line.lifetime_wh) or 1
-        return _Layout(None if count > 1 else "single", count, forced=False)
-    return _Layout(None, None, forced=False)
+        return PhaseLayout(None if count > 1 else "single", count, forced=False)
+    return PhaseLayout(None, None, forced=False)
 
 
-def _ct_phases(ct: _Ct, layout: _Layout) -> Phases:
+def _ct_phases(ct: _Ct, layout: PhaseLayout) -> Phases:
     if layout.count is None:
         return ()
     if layout.count == 1:
@@ -141,7 +146,7 @@ def _ct_phases(ct: _Ct, layout: _Layout) -> Phases:
     )
 
 
-def _ct_flow(ct: _Ct, layout: _Layout, *, lifetime_wh: float) -> EnergyFlow:
+def _ct_flow(ct: _Ct, layout: PhaseLayout, *, lifetime_wh: float) -> EnergyFlow:
     return EnergyFlow(
         power_w=ct.reading.total.power_w, phases_w=_ct_phases(ct, layout), lifetime_wh=lifetime_wh
     )
@@ -152,7 +157,7 @@ def _ct_net_lifetime(ct: _Ct) -> float:
     return round(total.energy_delivered_wh - total.energy_received_wh, DERIVED_DECIMALS)
 
 
-def _report_flow(block: CtTotals | None, layout: _Layout) -> EnergyFlow:
+def _report_flow(block: CtTotals | None, layout: PhaseLayout) -> EnergyFlow:
     if block is None or not quirks.production_block_active(block.active_count):
         return EnergyFlow()
     if layout.count is None:
@@ -164,7 +169,7 @@ def _report_flow(block: CtTotals | None, layout: _Layout) -> EnergyFlow:
     return EnergyFlow(power_w=block.power_w, phases_w=phases, lifetime_wh=block.lifetime_wh)
 
 
-def _single_value_flow(power_w: float, lifetime_wh: float, layout: _Layout) -> EnergyFlow:
+def _single_value_flow(power_w: float, lifetime_wh: float, layout: PhaseLayout) -> EnergyFlow:
     return EnergyFlow(
         power_w=power_w,
         phases_w=(power_w,) if layout.count == 1 else tuple(None for _ in range(layout.count or 0)),
@@ -173,7 +178,7 @@ def _single_value_flow(power_w: float, lifetime_wh: float, layout: _Layout) -> E
 
 
 def _production(
-    readings: GatewayReadings, ct: _Ct | None, layout: _Layout, version: quirks.Version | None
+    readings: GatewayReadings, ct: _Ct | None, layout: PhaseLayout, version: quirks.Version | None
 ) -> EnergyFlow:
     if ct is not None:
         return _ct_flow(ct, layout, lifetime_wh=ct.reading.total.energy_delivered_wh)

@@ -69,6 +69,13 @@ class JsonNode:
         for index, element in enumerate(self.value):
             yield JsonNode(self.endpoint, element, f"{self.path}[{index}]")
 
+    def item(self, index: int) -> JsonNode:
+        """Element ``index`` of this node, which must be a list that long."""
+        elements = list(self.items())
+        if index >= len(elements):
+            raise self._error(None, f"expected at least {index + 1} element(s), got {len(elements)}")
+        return elements[index]
+
     def as_number(self) -> float:
         value = self.value
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):

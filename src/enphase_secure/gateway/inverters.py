@@ -1,15 +1,19 @@
-"""``/api/v1/production/inverters``: each microinverter's last report (every 5-15 minutes)."""
+"""Each microinverter's last report (every 5-15 minutes): ``/api/v1/production/inverters``, or
+``/ivp/pdm/device_data`` on firmware that lacks the former (8.3.5167_3rd-pv)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..errors import GatewayResponseError
 from . import quirks
 from .fields import JsonNode, parse_json
 from .transport import Transport
 
 INVERTERS_PATH = "/api/v1/production/inverters"
+DEVICE_DATA_PATH = "/ivp/pdm/device_data"
+MICROINVERTER_DEVICE_NAME = "pcu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,18 @@ class InverterReport:
             device_type=node.opt_integer("devType"),
         )
 
+    @classmethod
+    def from_device_data(cls, node: JsonNode) -> InverterReport:
+        channel = node.child("channels").item(0)
+        watts = channel.child("watts")
+        return cls(
+            serial=node.string("sn"),
+            power_w=watts.number("now"),
+            max_power_w=watts.number("max"),
+            last_report=datetime.fromtimestamp(channel.child("lastReading").integer("endDate"), UTC),
+            device_type=quirks.MICROINVERTER_DEVICE_TYPE,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class InverterReports:
@@ -40,6 +56,25 @@ class InverterReports:
         reports = (InverterReport.from_json(node) for node in parse_json(INVERTERS_PATH, body).items())
         return cls(inverters=tuple(r for r in reports if quirks.is_microinverter(r.device_type)))
 
+    @classmethod
+    def from_device_data(cls, body: bytes) -> InverterReports:
+        """Devices keyed by eid, beside counters such as ``deviceCount``; active microinverters only."""
+        root = parse_json(DEVICE_DATA_PATH, body)
+        if not isinstance(root.value, dict):
+            raise GatewayResponseError(DEVICE_DATA_PATH, "expected an object of devices")
+        devices = (root.child(key) for key, value in root.value.items() if isinstance(value, dict))
+        return cls(
+            inverters=tuple(
+                InverterReport.from_device_data(device)
+                for device in devices
+                if device.opt_string("devName") == MICROINVERTER_DEVICE_NAME and device.opt_bool("active")
+            )
+        )
+
 
 async def read_inverters(transport: Transport) -> InverterReports:
     return InverterReports.from_json(await transport.get(INVERTERS_PATH))
+
+
+async def read_inverter_device_data(transport: Transport) -> InverterReports:
+    return InverterReports.from_device_data(await transport.get(DEVICE_DATA_PATH))
