@@ -13,6 +13,7 @@ import pytest
 
 from enphase_secure.energy.daycounters import DayCounters
 from enphase_secure.energy.integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
+from enphase_secure.errors import EnergyError, EnergyStateError
 
 START = datetime(2024, 6, 15, 10, tzinfo=UTC)
 MAX_GAP_S = 5.0
@@ -153,3 +154,28 @@ def test_integrated_counters_feed_the_day_counters_over_a_25_hour_day() -> None:
     assert imported.wh == pytest.approx(500.0 * 20, abs=0.5)
     assert exported.wh == pytest.approx(2000.0 * 5, abs=2.5)
     assert not imported.estimated
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda s: s.pop("balanced"), "grid_integrator.balanced"),
+        (lambda s: s["balanced"].update(import_wh=None), "grid_integrator.balanced.import_wh"),
+        (lambda s: s["phases"][1].update(export_wh="1"), "grid_integrator.phases[1].export_wh"),
+        (lambda s: s["last"].update(at="2024-06-15 10:00"), "grid_integrator.last.at"),
+        (lambda s: s.update(skipped_s=True), "grid_integrator.skipped_s"),
+    ],
+)
+def test_a_malformed_persisted_integrator_names_the_field(
+    mutate: Callable[[dict], object], field: str
+) -> None:
+    persisted = json.loads(json.dumps(run([GridTick(START, 10.0, (4.0, 6.0))]).to_json()))
+    mutate(persisted)
+    with pytest.raises(EnergyStateError) as caught:
+        GridIntegrator.from_json(persisted)
+    assert caught.value.field == field
+
+
+def test_a_tick_without_a_time_zone_is_refused() -> None:
+    with pytest.raises(EnergyError, match="grid tick time"):
+        integrate(GridIntegrator(), GridTick(datetime(2024, 6, 15, 10), 1.0), max_gap_s=MAX_GAP_S)

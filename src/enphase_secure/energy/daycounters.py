@@ -122,12 +122,12 @@ class CounterState:
         }
 
     @classmethod
-    def from_json(cls, value: object, where: str = "") -> CounterState:
+    def from_json(cls, value: object, where: str = "counter") -> CounterState:
         obj = JsonObject.of(value, where)
         try:
             kind = CounterKind(obj.text("kind"))
         except ValueError as err:
-            raise EnergyStateError(f"{where}.kind", f"unknown counter kind {obj.data['kind']!r}") from err
+            raise EnergyStateError(obj.path("kind"), f"unknown counter kind {obj.data['kind']!r}") from err
         return cls(
             kind=kind,
             day=obj.day("day"),

@@ -120,9 +120,9 @@ class GridIntegrator:
         obj = JsonObject.of(value, "grid_integrator")
         last = obj.data.get("last")
         return cls(
-            balanced=ImportExport.from_json(obj.data.get("balanced"), "grid_integrator.balanced"),
+            balanced=ImportExport.from_json(obj.child("balanced").data, obj.path("balanced")),
             phases=tuple(obj.items("phases", ImportExport.from_json)),
-            last=None if last is None else GridTick.from_json(last, "grid_integrator.last"),
+            last=None if last is None else GridTick.from_json(last, obj.path("last")),
             integrated_s=obj.number("integrated_s"),
             bridged_s=obj.number("bridged_s"),
             skipped_s=obj.number("skipped_s"),

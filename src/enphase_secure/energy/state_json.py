@@ -25,16 +25,17 @@ class JsonObject:
             raise EnergyStateError(where, f"expected an object, got {type(value).__name__}")
         return cls(value, where)
 
-    def _path(self, key: str) -> str:
+    def path(self, key: str) -> str:
+        """The dotted path of ``key`` in this object, as error messages name it."""
         return f"{self.where}.{key}" if self.where else key
 
     def _get(self, key: str) -> Any:
         if key not in self.data:
-            raise EnergyStateError(self._path(key), "missing")
+            raise EnergyStateError(self.path(key), "missing")
         return self.data[key]
 
     def number(self, key: str) -> float:
-        return _number(self._get(key), self._path(key))
+        return _number(self._get(key), self.path(key))
 
     def optional_number(self, key: str) -> float | None:
         return None if self.data.get(key) is None else self.number(key)
@@ -45,22 +46,22 @@ class JsonObject:
     def flag(self, key: str) -> bool:
         value = self._get(key)
         if not isinstance(value, bool):
-            raise EnergyStateError(self._path(key), f"expected true or false, got {value!r}")
+            raise EnergyStateError(self.path(key), f"expected true or false, got {value!r}")
         return value
 
     def text(self, key: str) -> str:
         value = self._get(key)
         if not isinstance(value, str):
-            raise EnergyStateError(self._path(key), f"expected a string, got {value!r}")
+            raise EnergyStateError(self.path(key), f"expected a string, got {value!r}")
         return value
 
     def instant(self, key: str) -> datetime:
         try:
             value = datetime.fromisoformat(self.text(key))
         except ValueError as err:
-            raise EnergyStateError(self._path(key), "not an ISO 8601 time") from err
+            raise EnergyStateError(self.path(key), "not an ISO 8601 time") from err
         if value.tzinfo is None:
-            raise EnergyStateError(self._path(key), "time without a time zone")
+            raise EnergyStateError(self.path(key), "time without a time zone")
         return value.astimezone(UTC)
 
     def optional_instant(self, key: str) -> datetime | None:
@@ -70,10 +71,10 @@ class JsonObject:
         try:
             return date.fromisoformat(self.text(key))
         except ValueError as err:
-            raise EnergyStateError(self._path(key), "not an ISO 8601 date") from err
+            raise EnergyStateError(self.path(key), "not an ISO 8601 date") from err
 
     def child(self, key: str) -> JsonObject:
-        return JsonObject.of(self._get(key), self._path(key))
+        return JsonObject.of(self._get(key), self.path(key))
 
     def children(self, key: str) -> list[JsonObject]:
         return self.items(key, JsonObject.of)
@@ -85,8 +86,8 @@ class JsonObject:
     def items(self, key: str, read: Callable[[object, str], T]) -> list[T]:
         value = self._get(key)
         if not isinstance(value, list):
-            raise EnergyStateError(self._path(key), f"expected a list, got {type(value).__name__}")
-        return [read(item, f"{self._path(key)}[{index}]") for index, item in enumerate(value)]
+            raise EnergyStateError(self.path(key), f"expected a list, got {type(value).__name__}")
+        return [read(item, f"{self.path(key)}[{index}]") for index, item in enumerate(value)]
 
 
 def _number(value: object, where: str) -> float:
