@@ -347,3 +347,38 @@ def test_ensemble_status() -> None:
     assert (status.acb_soc_pct, status.acb_available_wh, status.iq_capacity_wh) == (25, 930, 3500)
     with pytest.raises(GatewayResponseError, match="agg_soc"):
         EnsembleStatus.from_json(body({"Max_energy": 1}))
+
+
+def device(serial: str, channels: list[Any], *, name: str = "pcu", active: bool = True) -> dict[str, Any]:
+    return {"devName": name, "sn": serial, "active": active, "channels": channels}
+
+
+def test_inverter_device_data_active_microinverters_only() -> None:
+    reading = {"watts": {"now": 120, "max": 300}, "lastReading": {"endDate": 1780000000}}
+    reports = InverterReports.from_device_data(
+        body(
+            {
+                "deviceCount": 3,
+                "deviceDataLimit": 50,
+                "1": device("X1", [reading]),
+                "2": device("X2", [reading], active=False),
+                "3": device("R1", [], name="nsrb"),
+            }
+        )
+    )
+    assert [(i.serial, i.power_w, i.max_power_w) for i in reports.inverters] == [("X1", 120, 300)]
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"1": device("X1", [])}, "1.channels"),
+        ({"1": device("X1", [{"watts": {"now": 1, "max": 2}}])}, "1.channels[0].lastReading"),
+        ([], "<root>"),
+    ],
+)
+def test_malformed_device_data(document: Any, field: str) -> None:
+    with pytest.raises(GatewayResponseError) as caught:
+        InverterReports.from_device_data(body(document))
+    assert caught.value.endpoint == "/ivp/pdm/device_data"
+    assert caught.value.field == field

@@ -62,6 +62,11 @@ class JsonNode:
             return None
         return JsonNode(self.endpoint, obj[key], self._child_path(key))
 
+    def entries(self) -> Iterator[tuple[str, JsonNode]]:
+        """The members of this node, which must be an object."""
+        for key, value in self._object().items():
+            yield key, JsonNode(self.endpoint, value, self._child_path(key))
+
     def items(self) -> Iterator[JsonNode]:
         """The elements of this node, which must be a list."""
         if not isinstance(self.value, list):

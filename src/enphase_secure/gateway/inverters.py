@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..errors import GatewayResponseError
 from . import quirks
 from .fields import JsonNode, parse_json
 from .transport import Transport
@@ -59,10 +58,9 @@ class InverterReports:
     @classmethod
     def from_device_data(cls, body: bytes) -> InverterReports:
         """Devices keyed by eid, beside counters such as ``deviceCount``; active microinverters only."""
-        root = parse_json(DEVICE_DATA_PATH, body)
-        if not isinstance(root.value, dict):
-            raise GatewayResponseError(DEVICE_DATA_PATH, "expected an object of devices")
-        devices = (root.child(key) for key, value in root.value.items() if isinstance(value, dict))
+        devices = (
+            node for _, node in parse_json(DEVICE_DATA_PATH, body).entries() if isinstance(node.value, dict)
+        )
         return cls(
             inverters=tuple(
                 InverterReport.from_device_data(device)

@@ -1,8 +1,8 @@
 """What a gateway offers, found once at start (and after a reboot or firmware update).
 
 Endpoints are read one after the other, never in parallel. An endpoint that answers an error status or
-a malformed document is listed as unavailable with the reason; the gateway being unreachable, or every
-authenticated endpoint refusing the token, is raised to the caller.
+a malformed document is listed as unavailable with the reason; the gateway being unreachable, or no
+endpoint but ``/info`` accepting the token, is raised to the caller.
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ async def probe(transport: Transport) -> GatewayCapabilities:
     power = await attempt(ensemble.POWER_PATH, lambda: ensemble.read_ensemble_power(transport))
     status = await attempt(ensemble.SECCTRL_PATH, lambda: ensemble.read_ensemble_status(transport))
 
-    refused = [s for s in statuses[1:] if s.problem and s.problem.startswith(REFUSED)]
-    if len(refused) == len(statuses) - 1:
-        raise GatewayAuthError(f"every endpoint but /info refused the token (first: {refused[0].path})")
+    refused = [s.path for s in statuses if s.problem and s.problem.startswith(REFUSED)]
+    if refused and not any(s.available for s in statuses[1:]):
+        raise GatewayAuthError(f"no endpoint but /info accepts the token (refused: {', '.join(refused)})")
 
     readings = GatewayReadings(
         info=info,
