@@ -228,8 +228,9 @@ def _cross_days(
     gap_s = (at - state.last_time).total_seconds()
     rate_wh_per_s = (value_wh - state.last_wh) / gap_s
     estimated = gap_s > estimate_gap_s
-    at_starts = [
-        state.last_wh + rate_wh_per_s * (start - state.last_time).total_seconds() for _, start in starts
+    at_starts = [  # min(): rounding must not put a day start above the reading that follows it
+        min(value_wh, state.last_wh + rate_wh_per_s * (start - state.last_time).total_seconds())
+        for _, start in starts
     ]
     finished = [
         DayTotal(

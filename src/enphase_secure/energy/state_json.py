@@ -76,9 +76,6 @@ class JsonObject:
     def child(self, key: str) -> JsonObject:
         return JsonObject.of(self._get(key), self.path(key))
 
-    def children(self, key: str) -> list[JsonObject]:
-        return self.items(key, JsonObject.of)
-
     def entries(self, key: str) -> dict[str, JsonObject]:
         parent = self.child(key)
         return {name: parent.child(name) for name in parent.data}
