@@ -141,7 +141,7 @@ def test_integrated_counters_feed_the_day_counters_over_a_25_hour_day() -> None:
     tz = ZoneInfo("America/New_York")
     midnight = datetime(2024, 11, 3, tzinfo=tz).astimezone(UTC)
     state, counters = GridIntegrator(), DayCounters.empty()
-    for k in range(-30, 25 * 3600 + 31, 2):
+    for k in range(-30, 25 * 3600 + 31, 4):
         at = midnight + timedelta(seconds=k)
         export_hour = 10 <= (at - midnight).total_seconds() / 3600 < 15
         state = integrate(state, GridTick(at, -2000.0 if export_hour else 500.0), max_gap_s=MAX_GAP_S)
