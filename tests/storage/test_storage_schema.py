@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from storage_postgres import PostgresServer
 
@@ -124,3 +125,17 @@ async def test_unreachable_postgres_is_named() -> None:
 async def test_unknown_time_zone_is_named(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match=r"site\.timezone 'Mars/Olympus'"):
         await open_history(f"sqlite://{tmp_path / 'h.db'}", settings=HistorySettings(timezone="Mars/Olympus"))
+
+
+async def test_postgres_reconnects_after_losing_its_connection(
+    postgres_server: PostgresServer, postgres_database: str
+) -> None:
+    async with await open_history(postgres_database) as history:
+        await history.put_state("k", {"v": 1})
+        with psycopg.connect(postgres_server.url("postgres"), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname <> 'postgres'"
+            )
+        with pytest.raises(StorageError, match="query failed"):
+            await history.get_state("k")
+        assert await history.get_state("k") == {"v": 1}

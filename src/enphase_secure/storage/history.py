@@ -54,6 +54,7 @@ _INVERTER_INSERT = (
     "INSERT INTO inverter_report (serial, report_s, power_w, max_power_w, today_wh) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (serial, report_s) DO NOTHING"
 )
+_InverterRow = tuple[str, int, int | None, int | None, int | None]  # serial, report_s, power, max, today
 _STATE_UPSERT = (
     "INSERT INTO state (key, value, updated_ms) VALUES (?, ?, ?)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
@@ -156,12 +157,12 @@ class History:
             self._buckets = buckets
             self._last_raw_slot = raw_slot
             for serial, report_s, *_ in reports:
-                self._last_inverter_report_s[str(serial)] = int(report_s)  # type: ignore[arg-type]
+                self._last_inverter_report_s[serial] = report_s
             if prune_due:
                 self._last_prune_ms = time_ms
 
-    def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[tuple[Param, ...]]:
-        reports: list[tuple[Param, ...]] = []
+    def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[_InverterRow]:
+        reports: list[_InverterRow] = []
         for inverter in inverters:
             if inverter.last_report is None:
                 continue
@@ -184,10 +185,7 @@ class History:
         retention = self._settings.retention
         tables: list[tuple[str, str, timedelta | None, int]] = [
             ("tick", "time_ms", retention.raw, 1000),
-            *(
-                (AGGREGATE_TABLES[r.value], "bucket", retention.of(r), 1)
-                for r in (Resolution.ONE_MINUTE, Resolution.FIFTEEN_MINUTES, Resolution.ONE_DAY)
-            ),
+            *((AGGREGATE_TABLES[r.value], "bucket", retention.of(r), 1) for r in AGGREGATES),
             ("inverter_report", "report_s", retention.inverters, 1),
             ("event", "time_ms", retention.events, 1000),
         ]

@@ -1,4 +1,7 @@
-"""PostgreSQL through one async psycopg 3 connection; one operation at a time."""
+"""PostgreSQL through one async psycopg 3 connection; one operation at a time.
+
+A connection lost (server restart, network) fails the operation in flight; the next one reconnects.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from .dialect import POSTGRES, Dialect
 class PostgresBackend:
     def __init__(self, *, connection: psycopg.AsyncConnection[Any], url: str) -> None:
         self._connection = connection
+        self._url = url
         self._display_url = redact_url(url)
         self._password = urlsplit(url).password
         self._lock = asyncio.Lock()
@@ -31,12 +35,12 @@ class PostgresBackend:
 
     @classmethod
     async def open(cls, url: str) -> PostgresBackend:
-        try:
-            connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
-        except psycopg.Error as err:
-            message = f"storage.url {redact_url(url)}: cannot connect: {err}"
-            raise StorageError(_scrub(message, urlsplit(url).password)) from err
-        return cls(connection=connection, url=url)
+        return cls(connection=await _connect(url), url=url)
+
+    async def _connected(self) -> psycopg.AsyncConnection[Any]:
+        if self._connection.closed or self._connection.broken:
+            self._connection = await _connect(self._url)
+        return self._connection
 
     def _error(self, what: str, err: psycopg.Error) -> StorageError:
         return StorageError(_scrub(f"{self._display_url}: {what} failed: {err}", self._password))
@@ -44,7 +48,8 @@ class PostgresBackend:
     async def query(self, sql: str, params: Sequence[Param] = ()) -> list[tuple[Any, ...]]:
         async with self._lock:
             try:
-                cursor = await self._connection.execute(_placeholders(sql), params)
+                connection = await self._connected()
+                cursor = await connection.execute(_placeholders(sql), params)
                 return await cursor.fetchall()
             except psycopg.Error as err:
                 raise self._error("query", err) from err
@@ -52,15 +57,24 @@ class PostgresBackend:
     async def write(self, statements: Sequence[Statement]) -> None:
         async with self._lock:
             try:
-                async with self._connection.transaction():
+                connection = await self._connected()
+                async with connection.transaction():
                     for sql, params in statements:
-                        await self._connection.execute(_placeholders(sql), params)
+                        await connection.execute(_placeholders(sql), params)
             except psycopg.Error as err:
                 raise self._error("write", err) from err
 
     async def close(self) -> None:
         async with self._lock:
             await self._connection.close()
+
+
+async def _connect(url: str) -> psycopg.AsyncConnection[Any]:
+    try:
+        return await psycopg.AsyncConnection.connect(url, autocommit=True)
+    except psycopg.Error as err:
+        message = f"storage.url {redact_url(url)}: cannot connect: {err}"
+        raise StorageError(_scrub(message, urlsplit(url).password)) from err
 
 
 def _placeholders(sql: str) -> str:
