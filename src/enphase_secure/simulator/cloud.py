@@ -144,14 +144,14 @@ class FakeCloud:
         return response
 
     async def _tokens(self, request: web.Request) -> web.Response:
+        if (refused := self._unavailable(request, TOKENS_PATH, "")) is not None:
+            return refused
         try:
             body = json.loads(await request.read())
             session_id, serial, username = (str(body[k]) for k in ("session_id", "serial_num", "username"))
         except (ValueError, KeyError, TypeError):
             self._record(TOKENS_PATH, "", 400, "bad request")
             return web.Response(status=400, text="Bad Request")
-        if (refused := self._unavailable(request, TOKENS_PATH, username)) is not None:
-            return refused
         account = self._sessions.get(session_id)
         if account is None or account.email != username:
             self._record(TOKENS_PATH, username, 401, "unknown session")
