@@ -26,7 +26,9 @@ from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, Ph
 
 APIKEY = "jeedom-secret-key-123"
 TOKEN = "ha-long-lived-token-456"
-ON = Command(stage="water heater", action="on", reason="surplus 2500 W > start_above_w 2100 W for 60 s")
+ON = Command(
+    stage="water heater", action="on", reason="surplus 2500 W > start_above_w 2100 W for 60 s & more"
+)
 SNAPSHOT = Snapshot(
     time=datetime(2026, 6, 21, 12, 0, tzinfo=UTC),
     gateway=GatewayIdentity(serial="1", firmware="8.2", part_number=None),
@@ -66,7 +68,7 @@ async def test_http_sends_method_headers_and_templated_body(http_server: Recorde
     action = one(
         "http",
         {
-            "url": f"{http_server.url}/api/$action?who=$stage",
+            "url": f"{http_server.url}/api/$action?who=$stage&why=$reason",
             "method": "PUT",
             "headers": {"X-Api-Key": "k-789"},
             "body": '{"stage": "$stage", "export_w": $export_w, "soc": $battery_soc_pct}',
@@ -74,7 +76,8 @@ async def test_http_sends_method_headers_and_templated_body(http_server: Recorde
     )
     assert await run_with_retries(action, VALUES) == (1, None)
     (got,) = http_server.requests
-    assert (got.method, got.path, parse_qs(got.query)) == ("PUT", "/api/on", {"who": ["water heater"]})
+    assert (got.method, got.path) == ("PUT", "/api/on")
+    assert parse_qs(got.query) == {"who": ["water heater"], "why": [ON.reason]}  # values URL-encoded
     assert got.headers["X-Api-Key"] == "k-789"
     assert got.headers["Content-Type"] == "application/json"
     assert json.loads(got.body) == {"stage": "water heater", "export_w": 2500, "soc": 64}

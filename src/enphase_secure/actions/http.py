@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
+from urllib.parse import quote
 
 from enphase_secure.actions.base import Attempts
 from enphase_secure.actions.templates import compile_template, render
@@ -52,7 +53,7 @@ class HttpAction:
         return tuple(self.headers.values())
 
     async def run_once(self, values: Mapping[str, str]) -> None:
-        url = render(self.url, values)
+        url = render(self.url, {name: quote(value, safe="") for name, value in values.items()})
         body = render(self.body, values).encode() if self.body is not None else None
         status, _ = await send(self.method, url, tls=self.tls, headers=dict(self.headers), data=body)
         expect_success(self.method, url, status)
