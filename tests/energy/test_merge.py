@@ -427,4 +427,4 @@ def test_snapshot_json_has_the_contract_keys() -> None:
     data = merge_snapshot(SINGLE_NET, time=NOW).to_json()
     assert data["net_consumption"]["lifetime_wh"] == 6000.0
     assert data["meters"][1]["energy_received_wh"] == 2000.0
-    assert data["grid"]["phases"] == [{"import_w": 0.0, "export_w": 300.0}]
+    assert [(p["import_w"], p["export_w"]) for p in data["grid"]["phases"]] == [(0.0, 300.0)]

@@ -30,6 +30,10 @@ class EnergyFlow:
     today_wh: float | None = None
     last_7_days_wh: float | None = None
     lifetime_wh: float | None = None
+    phases_today_wh: tuple[float | None, ...] = ()
+    phases_lifetime_wh: tuple[float | None, ...] = ()
+    today_estimated: bool = False
+    """Part of today was split off a gap or lost to a counter reset."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +42,9 @@ class EnergyFlow:
             "today_wh": self.today_wh,
             "last_7_days_wh": self.last_7_days_wh,
             "lifetime_wh": self.lifetime_wh,
+            "phases_today_wh": list(self.phases_today_wh),
+            "phases_lifetime_wh": list(self.phases_lifetime_wh),
+            "today_estimated": self.today_estimated,
         }
 
 
@@ -45,9 +52,42 @@ class EnergyFlow:
 class PhaseBalance:
     import_w: float | None
     export_w: float | None
+    import_today_wh: float | None = None
+    export_today_wh: float | None = None
+    import_lifetime_wh: float | None = None
+    export_lifetime_wh: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"import_w": self.import_w, "export_w": self.export_w}
+        return {
+            "import_w": self.import_w,
+            "export_w": self.export_w,
+            "import_today_wh": self.import_today_wh,
+            "export_today_wh": self.export_today_wh,
+            "import_lifetime_wh": self.import_lifetime_wh,
+            "export_lifetime_wh": self.export_lifetime_wh,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GridEnergy:
+    """Import/export energy as one metering method counts it ("gateway" counters or "balanced")."""
+
+    metering: str
+    import_today_wh: float | None
+    export_today_wh: float | None
+    import_last_7_days_wh: float | None
+    export_last_7_days_wh: float | None
+    estimated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metering": self.metering,
+            "import_today_wh": self.import_today_wh,
+            "export_today_wh": self.export_today_wh,
+            "import_last_7_days_wh": self.import_last_7_days_wh,
+            "export_last_7_days_wh": self.export_last_7_days_wh,
+            "estimated": self.estimated,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +101,12 @@ class Grid:
     export_lifetime_wh: float | None = None
     metering: str = "gateway"
     estimated: bool = False
+    """Import/export come from integrating power, not from a gateway counter that splits them."""
+    import_last_7_days_wh: float | None = None
+    export_last_7_days_wh: float | None = None
+    today_estimated: bool = False
+    alternative: GridEnergy | None = None
+    """The metering method not in force, so that both stay available."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,8 +117,12 @@ class Grid:
             "export_today_wh": self.export_today_wh,
             "import_lifetime_wh": self.import_lifetime_wh,
             "export_lifetime_wh": self.export_lifetime_wh,
+            "import_last_7_days_wh": self.import_last_7_days_wh,
+            "export_last_7_days_wh": self.export_last_7_days_wh,
             "metering": self.metering,
             "estimated": self.estimated,
+            "today_estimated": self.today_estimated,
+            "alternative": self.alternative.to_json() if self.alternative else None,
         }
 
 
