@@ -114,6 +114,10 @@ async def test_check_ok_then_bad_config_then_gateway_down(tmp_path: Path) -> Non
         assert code == 0, err
         assert f"serial {sim.serial}" in out
         assert "token          accepted by the gateway" in out
+        assert "CT             production (eid" in out
+        assert "CT             net-consumption (eid" in out
+        assert "figure         exact import/export counters: available" in out
+        assert "figure         battery state of charge: not available" in out
         bad = _config(tmp_path, sim, extra="timeout_s = -1\nhostt = 1", name="bad.toml")
         code, out, err = await _cli("check", "-c", str(bad))
         assert code == 2

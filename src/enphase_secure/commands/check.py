@@ -13,6 +13,7 @@ import os
 from ..config import Config, load_config
 from ..gateway.connect import open_gateway
 from ..gateway.info import read_info
+from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.redact import install_redaction
 from .token import token_lines
 
@@ -52,7 +53,36 @@ async def _gateway_lines(config: Config) -> list[str]:
         token = await gateway.check_token()
         lines.append("token          accepted by the gateway")
         lines.extend(token_lines(token, warning_days=config.gateway.expiry_warning_days))
+        lines.extend(capability_lines(await probe(gateway)))
         return lines
+
+
+def capability_lines(caps: GatewayCapabilities) -> list[str]:
+    """What the gateway has, and which figures that makes available."""
+    lines = [f"phases         {caps.phase_count or '?'} ({caps.phase_mode or 'unknown'})"]
+    lines.extend(
+        f"CT             {ct.measurement_type} (eid {ct.eid}, {ct.state}, {ct.phase_count} phase(s))"
+        for ct in caps.cts
+    )
+    if not caps.cts:
+        lines.append("CT             none")
+    lines.append(f"batteries      {caps.iq_battery_count} IQ Battery, {caps.acb_count} ACB")
+    inverters = "unknown (endpoint did not answer)" if caps.inverter_count is None else caps.inverter_count
+    lines.append(f"inverters      {inverters}")
+    lines.extend(
+        f"endpoint       {e.path}: {'yes' if e.available else 'no'}{f' ({e.problem})' if e.problem else ''}"
+        for e in caps.endpoints
+    )
+    consumption = caps.has_ct("net-consumption") or caps.has_ct("total-consumption")
+    figures = [
+        ("live power per CT and per phase", bool(caps.enabled_cts)),
+        ("consumption and grid import/export", consumption),
+        ("exact import/export counters", caps.has_ct("net-consumption")),
+        ("battery state of charge", caps.iq_battery_count + caps.acb_count > 0),
+        ("per-inverter power", bool(caps.inverter_count)),
+    ]
+    lines.extend(f"figure         {name}: {'available' if ok else 'not available'}" for name, ok in figures)
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
