@@ -7,7 +7,7 @@ other one derived with net = total - production), then the /production.json cons
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -16,7 +16,7 @@ from ..gateway import quirks
 from ..gateway.ensemble import BatteryUnit, EnsembleInventory, EnsemblePower, EnsembleStatus
 from ..gateway.info import GatewayInfo
 from ..gateway.inverters import InverterReports
-from ..gateway.meters import CtConfig, CtReading, MeterConfig, MeterReadings
+from ..gateway.meters import CtConfig, CtReading, Measurement, MeterConfig, MeterReadings
 from ..gateway.production import ApiV1Production, CtTotals, ProductionReport
 from .snapshot import (
     EnergyFlow,
@@ -76,10 +76,10 @@ def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSe
     production = _production(readings, by_type.get(PRODUCTION), layout, version)
     net_ct, total_ct = by_type.get(NET_CONSUMPTION), by_type.get(TOTAL_CONSUMPTION)
     if net_ct is not None:
-        net = _ct_flow(net_ct, layout, lifetime_wh=_ct_net_lifetime(net_ct))
+        net = _ct_flow(net_ct, layout, _net_energy)
         consumption = _sum_flows(production, net)
     elif total_ct is not None:
-        consumption = _ct_flow(total_ct, layout, lifetime_wh=total_ct.reading.total.energy_delivered_wh)
+        consumption = _ct_flow(total_ct, layout, _delivered)
         net = _difference_flows(consumption, production)
     else:
         net = _report_flow(report.net_consumption if report else None, layout)
@@ -97,7 +97,7 @@ def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSe
         production=production,
         consumption=consumption,
         net_consumption=net,
-        grid=_grid(net, net_ct),
+        grid=_grid(net, net_ct, layout),
         storage=_storage(readings),
         inverters=_inverters(readings.inverters),
         meters=tuple(_meter(ct, version) for ct in cts),
@@ -134,27 +134,41 @@ def _layout(cts: Sequence[_Ct], report: ProductionReport | None, phases: PhaseSe
     return PhaseLayout(None, None, forced=False)
 
 
-def _ct_phases(ct: _Ct, layout: PhaseLayout) -> Phases:
+def _ct_phases(ct: _Ct, layout: PhaseLayout, value: Callable[[Measurement], float]) -> Phases:
     if layout.count is None:
         return ()
     if layout.count == 1:
-        return (ct.reading.total.power_w,)
+        return (value(ct.reading.total),)
     channels = ct.reading.channels
     usable = range(len(channels)) if layout.forced else ct.phase_indexes
     return tuple(
-        channels[i].power_w if i in usable and i < len(channels) else None for i in range(layout.count)
+        value(channels[i]) if i in usable and i < len(channels) else None for i in range(layout.count)
     )
 
 
-def _ct_flow(ct: _Ct, layout: PhaseLayout, *, lifetime_wh: float) -> EnergyFlow:
+def _power(m: Measurement) -> float:
+    return m.power_w
+
+
+def _delivered(m: Measurement) -> float:
+    return m.energy_delivered_wh
+
+
+def _received(m: Measurement) -> float:
+    return m.energy_received_wh
+
+
+def _net_energy(m: Measurement) -> float:
+    return round(m.energy_delivered_wh - m.energy_received_wh, DERIVED_DECIMALS)
+
+
+def _ct_flow(ct: _Ct, layout: PhaseLayout, energy: Callable[[Measurement], float]) -> EnergyFlow:
     return EnergyFlow(
-        power_w=ct.reading.total.power_w, phases_w=_ct_phases(ct, layout), lifetime_wh=lifetime_wh
+        power_w=ct.reading.total.power_w,
+        phases_w=_ct_phases(ct, layout, _power),
+        lifetime_wh=energy(ct.reading.total),
+        phases_lifetime_wh=_ct_phases(ct, layout, energy),
     )
-
-
-def _ct_net_lifetime(ct: _Ct) -> float:
-    total = ct.reading.total
-    return round(total.energy_delivered_wh - total.energy_received_wh, DERIVED_DECIMALS)
 
 
 def _report_flow(block: CtTotals | None, layout: PhaseLayout) -> EnergyFlow:
@@ -181,7 +195,7 @@ def _production(
     readings: GatewayReadings, ct: _Ct | None, layout: PhaseLayout, version: quirks.Version | None
 ) -> EnergyFlow:
     if ct is not None:
-        return _ct_flow(ct, layout, lifetime_wh=ct.reading.total.energy_delivered_wh)
+        return _ct_flow(ct, layout, _delivered)
     report = readings.production_report
     from_report = _report_flow(report.production if report else None, layout)
     if from_report.power_w is not None:
@@ -214,6 +228,9 @@ def _combine_flows(a: EnergyFlow, b: EnergyFlow, sign: float) -> EnergyFlow:
         power_w=_combine(a.power_w, b.power_w, sign),
         phases_w=tuple(_combine(x, y, sign) for x, y in zip(a.phases_w, b.phases_w, strict=False)),
         lifetime_wh=_combine(a.lifetime_wh, b.lifetime_wh, sign),
+        phases_lifetime_wh=tuple(
+            _combine(x, y, sign) for x, y in zip(a.phases_lifetime_wh, b.phases_lifetime_wh, strict=False)
+        ),
     )
 
 
@@ -233,12 +250,18 @@ def _export_w(net_w: float | None) -> float | None:
     return None if net_w is None else max(-net_w, 0.0)
 
 
-def _grid(net: EnergyFlow, net_ct: _Ct | None) -> Grid:
+def _grid(net: EnergyFlow, net_ct: _Ct | None, layout: PhaseLayout) -> Grid:
     counters = net_ct.reading.total if net_ct is not None else None
+    count = len(net.phases_w)
+    imports = _ct_phases(net_ct, layout, _delivered) if net_ct is not None else (None,) * count
+    exports = _ct_phases(net_ct, layout, _received) if net_ct is not None else (None,) * count
     return Grid(
         import_w=_import_w(net.power_w),
         export_w=_export_w(net.power_w),
-        phases=tuple(PhaseBalance(_import_w(p), _export_w(p)) for p in net.phases_w),
+        phases=tuple(
+            PhaseBalance(_import_w(p), _export_w(p), import_lifetime_wh=imported, export_lifetime_wh=exported)
+            for p, imported, exported in zip(net.phases_w, imports, exports, strict=True)
+        ),
         import_lifetime_wh=counters.energy_delivered_wh if counters else None,
         export_lifetime_wh=counters.energy_received_wh if counters else None,
         estimated=net.power_w is not None and counters is None,

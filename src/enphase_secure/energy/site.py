@@ -1,0 +1,244 @@
+"""Pure: a merged Snapshot + the site's energy state -> the Snapshot with today / 7-day figures.
+
+Counter keys fed to the day counters (each a monotonic lifetime value in Wh):
+- ``production``, ``consumption`` and their ``.phaseN``: the gateway's lifetime counters;
+- ``gateway.import`` / ``gateway.export`` (and ``.phaseN``): the net CT's counters, each phase counted on
+  its own (DESIGN.md §3);
+- ``balanced.import`` / ``balanced.export``: the top-level net power integrated tick by tick;
+- ``phases.import`` / ``phases.export``: each phase's net power integrated on its own, used as the
+  "gateway" figures when no counter splits import from export (production + total-consumption CTs),
+  flagged estimated.
+Net consumption today is import today - export today, never a day counter of the net lifetime value
+(which goes down while exporting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from .daycounters import DayCounters
+from .integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
+from .inverter_estimate import InverterEstimates, InverterReport
+from .snapshot import EnergyFlow, GridEnergy, InverterState, PhaseBalance, Snapshot
+from .state_json import JsonObject
+
+Metering = Literal["gateway", "balanced"]
+DECIMALS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SiteEnergy:
+    """Everything the day figures depend on; persisted so that a restart loses nothing."""
+
+    counters: DayCounters = field(default_factory=DayCounters.empty)
+    grid: GridIntegrator = field(default_factory=GridIntegrator)
+    inverters: InverterEstimates = field(default_factory=InverterEstimates.empty)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "counters": self.counters.to_json(),
+            "grid": self.grid.to_json(),
+            "inverters": self.inverters.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> SiteEnergy:
+        obj = JsonObject.of(value, "site_energy")
+        return cls(
+            counters=DayCounters.from_json(obj.child("counters").data),
+            grid=GridIntegrator.from_json(obj.child("grid").data),
+            inverters=InverterEstimates.from_json(obj.child("inverters").data),
+        )
+
+
+def _phase_keys(prefix: str, values: Sequence[float | None]) -> dict[str, float]:
+    return {f"{prefix}.phase{i + 1}": v for i, v in enumerate(values) if v is not None}
+
+
+def lifetime_readings(snapshot: Snapshot, grid: GridIntegrator) -> dict[str, float]:
+    """The counter values of this snapshot, by day-counter key."""
+    readings: dict[str, float] = {}
+    for name, flow in (("production", snapshot.production), ("consumption", snapshot.consumption)):
+        if flow.lifetime_wh is not None:
+            readings[name] = flow.lifetime_wh
+        readings.update(_phase_keys(name, flow.phases_lifetime_wh))
+    g = snapshot.grid
+    if g.import_lifetime_wh is not None and g.export_lifetime_wh is not None:
+        readings["gateway.import"] = g.import_lifetime_wh
+        readings["gateway.export"] = g.export_lifetime_wh
+        readings.update(_phase_keys("gateway.import", [p.import_lifetime_wh for p in g.phases]))
+        readings.update(_phase_keys("gateway.export", [p.export_lifetime_wh for p in g.phases]))
+    if grid.last is not None:
+        readings["balanced.import"] = grid.balanced.import_wh
+        readings["balanced.export"] = grid.balanced.export_wh
+        phases = ImportExport(sum(p.import_wh for p in grid.phases), sum(p.export_wh for p in grid.phases))
+        readings["phases.import"] = phases.import_wh
+        readings["phases.export"] = phases.export_wh
+        readings.update(_phase_keys("phases.import", [p.import_wh for p in grid.phases]))
+        readings.update(_phase_keys("phases.export", [p.export_wh for p in grid.phases]))
+    return readings
+
+
+def _grid_tick(snapshot: Snapshot) -> GridTick | None:
+    net = snapshot.net_consumption
+    if net.power_w is None:
+        return None
+    phases = net.phases_w if net.phases_w and all(p is not None for p in net.phases_w) else ()
+    g = snapshot.grid
+    net_lifetime = (
+        g.import_lifetime_wh - g.export_lifetime_wh
+        if g.import_lifetime_wh is not None and g.export_lifetime_wh is not None
+        else None
+    )
+    phase_lifetimes = [
+        p.import_lifetime_wh - p.export_lifetime_wh
+        for p in g.phases
+        if p.import_lifetime_wh is not None and p.export_lifetime_wh is not None
+    ]
+    return GridTick(
+        at=snapshot.time,
+        net_w=net.power_w,
+        phases_w=tuple(p for p in phases if p is not None),
+        net_lifetime_wh=net_lifetime,
+        phases_net_lifetime_wh=tuple(phase_lifetimes) if len(phase_lifetimes) == len(phases) else (),
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, DECIMALS)
+
+
+class _Day:
+    """Reads today / 7-day figures of one snapshot's instant."""
+
+    def __init__(self, counters: DayCounters, now: datetime, tz: ZoneInfo) -> None:
+        self._counters, self._now, self._tz = counters, now, tz
+
+    def today(self, key: str) -> float | None:
+        total = self._counters.today(key, self._now, self._tz)
+        return None if total is None else _round(total.wh)
+
+    def estimated(self, key: str) -> bool:
+        total = self._counters.today(key, self._now, self._tz)
+        return total is not None and total.estimated
+
+    def week(self, key: str) -> float | None:
+        window = self._counters.last_days(key, self._now, self._tz)
+        return None if window is None else _round(window.wh)
+
+    def phases(self, prefix: str, count: int) -> tuple[float | None, ...]:
+        return tuple(self.today(f"{prefix}.phase{i + 1}") for i in range(count))
+
+    def flow(self, flow: EnergyFlow, key: str) -> EnergyFlow:
+        return replace(
+            flow,
+            today_wh=self.today(key),
+            last_7_days_wh=self.week(key),
+            phases_today_wh=self.phases(key, len(flow.phases_lifetime_wh)),
+            today_estimated=self.estimated(key),
+        )
+
+    def grid_energy(self, metering: str, prefix: str, *, estimated: bool) -> GridEnergy:
+        return GridEnergy(
+            metering=metering,
+            import_today_wh=self.today(f"{prefix}.import"),
+            export_today_wh=self.today(f"{prefix}.export"),
+            import_last_7_days_wh=self.week(f"{prefix}.import"),
+            export_last_7_days_wh=self.week(f"{prefix}.export"),
+            estimated=estimated or self.estimated(f"{prefix}.import"),
+        )
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else _round(a - b)
+
+
+def _net_flow(net: EnergyFlow, in_force: GridEnergy, phases: Sequence[PhaseBalance]) -> EnergyFlow:
+    return replace(
+        net,
+        today_wh=_difference(in_force.import_today_wh, in_force.export_today_wh),
+        last_7_days_wh=_difference(in_force.import_last_7_days_wh, in_force.export_last_7_days_wh),
+        phases_today_wh=tuple(_difference(p.import_today_wh, p.export_today_wh) for p in phases),
+        today_estimated=in_force.estimated,
+    )
+
+
+def account(
+    state: SiteEnergy,
+    snapshot: Snapshot,
+    *,
+    tz: ZoneInfo,
+    metering: Metering,
+    max_gap_s: float,
+) -> tuple[Snapshot, SiteEnergy]:
+    """Advance the site's energy state with ``snapshot`` and fill in its day figures.
+
+    ``max_gap_s`` (a few poll intervals) is the longest gap between readings that is integrated or
+    split across midnight as if nothing was missed; a longer one makes the days it touches estimated.
+    """
+    grid_state = state.grid
+    tick = _grid_tick(snapshot)
+    if tick is not None:
+        grid_state = integrate(grid_state, tick, max_gap_s=max_gap_s)
+    counters = state.counters.update(
+        lifetime_readings(snapshot, grid_state), snapshot.time, tz, estimate_gap_s=max_gap_s
+    )
+    inverters = state.inverters.update(
+        (
+            InverterReport(inv.serial, inv.last_report, inv.power_w)
+            for inv in snapshot.inverters
+            if inv.last_report is not None and inv.power_w is not None
+        ),
+        tz,
+    )
+    day = _Day(counters, snapshot.time, tz)
+    g = snapshot.grid
+    has_counters = "gateway.import" in counters.counters
+    gap = gap_today(grid_state, snapshot.time, tz)
+    gateway = (
+        day.grid_energy("gateway", "gateway", estimated=False)
+        if has_counters
+        else day.grid_energy("gateway", "phases", estimated=True)
+    )
+    balanced = day.grid_energy("balanced", "balanced", estimated=gap)
+    in_force, other = (balanced, gateway) if metering == "balanced" else (gateway, balanced)
+    phase_prefix = "gateway" if has_counters else "phases"
+    phases = tuple(
+        replace(
+            p,
+            import_today_wh=day.today(f"{phase_prefix}.import.phase{i + 1}"),
+            export_today_wh=day.today(f"{phase_prefix}.export.phase{i + 1}"),
+        )
+        for i, p in enumerate(g.phases)
+    )
+    grid = replace(
+        g,
+        phases=phases,
+        import_today_wh=in_force.import_today_wh,
+        export_today_wh=in_force.export_today_wh,
+        import_last_7_days_wh=in_force.import_last_7_days_wh,
+        export_last_7_days_wh=in_force.export_last_7_days_wh,
+        metering=metering,
+        estimated=in_force.estimated and not has_counters if metering == "gateway" else False,
+        today_estimated=in_force.estimated,
+        alternative=other,
+    )
+    enriched = replace(
+        snapshot,
+        production=day.flow(snapshot.production, "production"),
+        consumption=day.flow(snapshot.consumption, "consumption"),
+        net_consumption=_net_flow(snapshot.net_consumption, in_force, phases),
+        grid=grid,
+        inverters=tuple(_with_estimate(inv, inverters, snapshot.time, tz) for inv in snapshot.inverters),
+    )
+    return enriched, SiteEnergy(counters=counters, grid=grid_state, inverters=inverters)
+
+
+def _with_estimate(
+    inverter: InverterState, estimates: InverterEstimates, now: datetime, tz: ZoneInfo
+) -> InverterState:
+    return replace(inverter, today_wh=_round(estimates.today_wh(inverter.serial, now, tz)))
