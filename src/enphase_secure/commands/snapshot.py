@@ -9,21 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from ..config import GatewayConfig, load_config
-from ..energy.merge import GatewayReadings, PhaseSetting, merge_snapshot
+from ..energy.merge import PhaseSetting, merge_snapshot
 from ..energy.snapshot import EnergyFlow, Snapshot
-from ..errors import ConfigError, GatewayAuthError, GatewayStatusError
+from ..errors import ConfigError
 from ..gateway.connect import manual_tokens_from_text, open_gateway
-from ..gateway.ensemble import read_ensemble_inventory, read_ensemble_power, read_ensemble_status
-from ..gateway.info import read_info
-from ..gateway.inverters import read_inverters
-from ..gateway.meters import read_meter_config, read_meter_readings
-from ..gateway.production import read_api_v1_production, read_production_report
+from ..gateway.probe import probe
 from ..gateway.redact import install_redaction
 from ..gateway.session import GatewaySession
 from ..gateway.transport import Transport
@@ -45,35 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request (default 10)")
 
 
-async def _optional(read: Callable[[Transport], Awaitable[T]], gateway: Transport) -> T | None:
-    """What an endpoint family says, or None when this gateway has no such endpoint."""
-    try:
-        return await read(gateway)
-    except GatewayStatusError as err:
-        if err.status == NOT_FOUND:
-            return None
-        raise
-    except GatewayAuthError:
-        # Some endpoints (e.g. ensemble) answer 401 to owner tokens on some firmwares: not for us.
-        return None
-
-
 async def read_snapshot(gateway: Transport, *, phases: PhaseSetting = "auto") -> Snapshot:
     """Read every endpoint family once, one after the other (never in parallel), and merge them."""
-    info = await read_info(gateway)
-    meter_config = await _optional(read_meter_config, gateway)
-    readings = GatewayReadings(
-        info=info,
-        meter_config=meter_config,
-        meter_readings=await _optional(read_meter_readings, gateway) if meter_config else None,
-        production_report=await _optional(lambda t: read_production_report(t, info), gateway),
-        api_v1_production=await _optional(read_api_v1_production, gateway),
-        inverters=await _optional(read_inverters, gateway),
-        ensemble_inventory=await _optional(read_ensemble_inventory, gateway),
-        ensemble_power=await _optional(read_ensemble_power, gateway),
-        ensemble_status=await _optional(read_ensemble_status, gateway),
-    )
-    return merge_snapshot(readings, time=datetime.now(UTC), phases=phases)
+    capabilities = await probe(gateway)
+    return merge_snapshot(capabilities.readings, time=datetime.now(UTC), phases=phases)
 
 
 def _session(args: argparse.Namespace) -> tuple[GatewaySession, PhaseSetting]:
