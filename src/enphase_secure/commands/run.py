@@ -1,13 +1,51 @@
-"""`enphase-secure run`: not built yet (see the open issues)."""
+"""`enphase-secure run -c FILE`: the daemon, until SIGTERM/SIGINT; SIGHUP or editing the file reloads it."""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
 
-from ..errors import NotImplementedYetError
+from ..config import Config, load_config
+from ..daemon.reload import ConfigWatcher
+from ..daemon.service import Daemon
+from ..gateway.redact import install_redaction
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", metavar="FILE", help="config file (TOML)")
+    parser.add_argument("-c", "--config", metavar="FILE", type=Path, required=True, help="config file (TOML)")
+
+
+async def serve(config: Config, config_path: Path | None) -> None:
+    """Run the daemon (and the config watcher) until SIGTERM or SIGINT."""
+    daemon = Daemon(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with asyncio.TaskGroup() as group:
+        daemon_task = group.create_task(daemon.run())
+        watcher_task = None
+        if config_path is not None:
+            watcher = ConfigWatcher(path=config_path, current=config, apply=daemon.apply_config)
+            watcher.install_sighup()
+            watcher_task = group.create_task(watcher.run())
+        await stop.wait()
+        logging.getLogger("enphase_secure").info("stopping")
+        for task in (daemon_task, watcher_task):
+            if task is not None:
+                task.cancel()
+    with contextlib.suppress(NotImplementedError):
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedYetError("'run' is not implemented yet")
+    config = load_config(args.config)
+    if args.log_level is None:
+        logging.getLogger().setLevel(config.log.level)
+    install_redaction()
+    asyncio.run(serve(config, args.config))
+    return 0

@@ -1,0 +1,381 @@
+"""The daemon: polls the gateway on fixed schedules, accounts energy, stores history, serves the API.
+
+Loops (DESIGN.md §2, issue 4):
+- fast, every ``polling.interval_s``: ``/ivp/meters/readings`` (without CTs: ``/api/v1/production``,
+  else ``/production.json``), then merge -> account -> publish;
+- storage (IQ Battery ensemble) every ``storage_interval_s``; ``/production.json`` every
+  ``production_interval_s``; inverters every ``inverters_interval_s``; ``/info`` every ``info_interval_s``
+  and after the gateway comes back, re-probing when the firmware changed.
+The slow reads share one lock: never two heavy requests in parallel. Nothing a gateway, the cloud or an
+output does makes the daemon exit: each loop backs off, marks its figures stale and recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from ..config import Config
+from ..energy.merge import GatewayReadings, merge_snapshot
+from ..energy.site import SiteEnergy, account
+from ..energy.snapshot import Snapshot
+from ..errors import EnphaseSecureError, GatewayError, StorageError, TokenError
+from ..gateway import ensemble, inverters, meters, production
+from ..gateway.connect import open_gateway
+from ..gateway.info import read_info
+from ..gateway.probe import GatewayCapabilities, probe
+from ..gateway.session import GatewaySession, gateway_logger
+from ..storage import History, HistorySettings, open_history
+from ..web.api import create_app
+from .poller import Poller, backoff_s
+from .stale import stale_snapshot
+
+Clock = Callable[[], datetime]
+SITE_STATE_KEY = "site_energy"
+SAVE_EVERY_S = 30.0
+PROBE_BACKOFF_CAP_S = 300.0
+Subscriber = Callable[[Snapshot], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Reprobe(Exception):
+    """The gateway's firmware changed: probe it again."""
+
+
+class Daemon:
+    """One gateway's service. ``run()`` until cancelled; ``apply_config`` for hot reload."""
+
+    def __init__(self, config: Config, *, clock: Clock = utc_now) -> None:
+        self.config = config
+        self._clock = clock
+        self._log = gateway_logger(config.gateway.host)
+        self._latest: Snapshot | None = None
+        self._last_ok: datetime | None = None
+        self._readings = GatewayReadings()
+        self._capabilities: GatewayCapabilities | None = None
+        self._site = SiteEnergy()
+        self._history: History | None = None
+        self._session: GatewaySession | None = None
+        self._pollers: list[Poller[Any]] = []
+        self._slow_lock = asyncio.Lock()
+        self._gateway_error: str | None = None
+        self._token_expires: datetime | None = None
+        self._last_saved: datetime | None = None
+        self._subscribers: list[Subscriber] = []
+        self._gateway_task: asyncio.Task[None] | None = None
+        self._web_runner: web.AppRunner | None = None
+        self.web_url: str | None = None
+        self.ready = asyncio.Event()
+
+    # --- what the web layer reads -------------------------------------------------------------
+    def latest_snapshot(self) -> Snapshot | None:
+        return self._latest
+
+    def status(self) -> dict[str, Any]:
+        caps = self._capabilities
+        info = caps.info if caps else None
+        return {
+            "gateway": {
+                "host": self.config.gateway.host,
+                "serial": info.serial if info else None,
+                "firmware": info.firmware if info else None,
+                "part_number": info.part_number if info else None,
+                "phase_count": caps.phase_count if caps else None,
+                "cts": [ct.measurement_type for ct in caps.enabled_cts] if caps else [],
+                "error": self._gateway_error,
+            },
+            "token": {
+                "mode": self.config.gateway.token_mode,
+                "expires_at": self._token_expires.isoformat() if self._token_expires else None,
+            },
+            "last_poll": self._last_ok.isoformat() if self._last_ok else None,
+            "stale": self._latest.staleness.stale if self._latest else True,
+            "grid_metering": self.config.site.grid_metering,
+            "loops": {
+                p.name: {
+                    "interval_s": p.interval_s,
+                    "reads": p.state.reads,
+                    "failures": p.state.failures,
+                    "error": p.state.error,
+                    "skipped_ticks": p.state.skipped_ticks,
+                }
+                for p in self._pollers
+            },
+            "history": self._history.url if self._history else None,
+        }
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Called with every published snapshot (fresh or stale); errors are logged, never raised."""
+        self._subscribers.append(subscriber)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            self._history = await self._open_history()
+            stack.push_async_callback(self._close_history)
+            await self._restore_state()
+            await self._start_web()
+            stack.push_async_callback(self._stop_web)
+            self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
+            self.ready.set()
+            try:
+                await asyncio.Future()  # until cancelled
+            finally:
+                self._gateway_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._gateway_task
+                await self._save_state(force=True)
+
+    async def apply_config(self, new: Config) -> None:
+        """Hot reload: the gateway and polling sections restart the gateway loop, the rest applies live."""
+        old, self.config = self.config, new
+        if new.web != old.web:
+            await self._stop_web()
+            await self._start_web()
+        if new.storage != old.storage:
+            self._log.warning("storage settings change at the next restart of the daemon")
+        if (new.gateway, new.polling, new.site.phases) != (old.gateway, old.polling, old.site.phases):
+            self._log.info("gateway or polling settings changed: reconnecting")
+            if self._gateway_task is not None:
+                self._gateway_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._gateway_task
+            self._log = gateway_logger(new.gateway.host)
+            self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
+
+    async def _open_history(self) -> History:
+        settings = HistorySettings(
+            timezone=self.config.site.timezone, raw_interval_s=self.config.polling.interval_s
+        )
+        self.config.storage.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return await open_history(self.config.storage.history_url, settings=settings, clock=self._clock)
+
+    async def _close_history(self) -> None:
+        if self._history is not None:
+            await self._history.close()
+
+    async def _restore_state(self) -> None:
+        assert self._history is not None
+        saved = await self._history.get_state(SITE_STATE_KEY)
+        if saved is None:
+            return
+        try:
+            self._site = SiteEnergy.from_json(saved)
+        except EnphaseSecureError as err:
+            self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
+
+    async def _save_state(self, *, force: bool = False) -> None:
+        now = self._clock()
+        if self._history is None:
+            return
+        if not force and self._last_saved and (now - self._last_saved).total_seconds() < SAVE_EVERY_S:
+            return
+        try:
+            await self._history.put_state(SITE_STATE_KEY, self._site.to_json())
+        except StorageError as err:
+            self._log.error("could not save the energy state: %s", err)
+            return
+        self._last_saved = now
+
+    async def _start_web(self) -> None:
+        host, _, port = self.config.web.listen.rpartition(":")
+        runner = web.AppRunner(create_app(self), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host.strip("[]"), int(port))
+        await site.start()
+        self._web_runner = runner
+        bound = runner.addresses[0]
+        self.web_url = f"http://{bound[0]}:{bound[1]}"
+        self._log.info("API on %s", self.web_url)
+
+    async def _stop_web(self) -> None:
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
+
+    # --- the gateway ----------------------------------------------------------------------------
+    async def _run_gateway(self) -> None:
+        """Connect, probe, poll; on any gateway or token failure back off and start again."""
+        failures = 0
+        while True:
+            try:
+                async with open_gateway(self.config.gateway, state_dir=self.config.storage.state_dir) as gw:
+                    self._session = gw
+                    while True:
+                        self._capabilities = await probe(gw)
+                        token = await gw.check_token()
+                        self._token_expires = token.info.expires_at
+                        self._readings = self._capabilities.readings
+                        failures = 0
+                        self._gateway_error = None
+                        try:
+                            await self._poll(gw, self._capabilities)
+                        except* _Reprobe:
+                            self._log.info("gateway firmware changed: probing it again")
+            except (GatewayError, TokenError) as err:
+                failures += 1
+                delay = backoff_s(failures, self.config.polling.interval_s, PROBE_BACKOFF_CAP_S)
+                if self._gateway_error != str(err):
+                    self._log.warning("gateway not available (retrying, backing off): %s", err)
+                self._gateway_error = str(err)
+                await self._publish_stale(str(err))
+                await asyncio.sleep(delay)
+            except Exception as err:  # a bug must not stop the polling for good
+                failures += 1
+                self._log.exception("unexpected error in the gateway loop, restarting it")
+                self._gateway_error = f"internal error: {err.__class__.__name__}"
+                await asyncio.sleep(backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
+            finally:
+                self._session = None
+
+    def _fast_reader(self, gw: GatewaySession, caps: GatewayCapabilities) -> Callable[[], Awaitable[None]]:
+        timeout = self.config.polling.interval_s * 0.9
+        if caps.answers(meters.READINGS_PATH):
+
+            async def read_meters() -> None:
+                body = await gw.get(meters.READINGS_PATH, timeout_s=timeout)
+                self._readings = replace(self._readings, meter_readings=meters.MeterReadings.from_json(body))
+
+            return read_meters
+        if caps.answers(production.API_V1_PRODUCTION_PATH):
+
+            async def read_api_v1() -> None:
+                body = await gw.get(production.API_V1_PRODUCTION_PATH, timeout_s=timeout)
+                self._readings = replace(
+                    self._readings, api_v1_production=production.ApiV1Production.from_json(body)
+                )
+
+            return read_api_v1
+
+        async def read_production() -> None:
+            await self._read_production(gw)
+
+        return read_production
+
+    async def _read_production(self, gw: GatewaySession) -> None:
+        report = await production.read_production_report(gw, self._readings.info)
+        self._readings = replace(self._readings, production_report=report)
+
+    async def _read_storage(self, gw: GatewaySession) -> None:
+        power = await ensemble.read_ensemble_power(gw)
+        status = await ensemble.read_ensemble_status(gw)
+        inventory = await ensemble.read_ensemble_inventory(gw)
+        self._readings = replace(
+            self._readings, ensemble_power=power, ensemble_status=status, ensemble_inventory=inventory
+        )
+
+    async def _read_inverters(self, gw: GatewaySession) -> None:
+        path = inverters.INVERTERS_PATH
+        reports = (
+            await inverters.read_inverters(gw)
+            if self._capabilities is None or self._capabilities.answers(path)
+            else await inverters.read_inverter_device_data(gw)
+        )
+        self._readings = replace(self._readings, inverters=reports)
+
+    async def _read_info(self, gw: GatewaySession) -> None:
+        info = await read_info(gw)
+        known = self._readings.info
+        self._readings = replace(self._readings, info=info)
+        if known is not None and info.firmware != known.firmware:
+            self._log.warning("gateway firmware changed from %s to %s", known.firmware, info.firmware)
+            raise _Reprobe
+
+    def _slow(
+        self, read: Callable[[GatewaySession], Awaitable[None]], gw: GatewaySession
+    ) -> Callable[[], Awaitable[None]]:
+        async def locked() -> None:
+            async with self._slow_lock:
+                await read(gw)
+
+        return locked
+
+    async def _poll(self, gw: GatewaySession, caps: GatewayCapabilities) -> None:
+        polling = self.config.polling
+        fast: Poller[None] = Poller(
+            name="fast",
+            interval_s=polling.interval_s,
+            read=self._fast_reader(gw, caps),
+            on_value=self._on_fast,
+            on_failure=self._on_fast_failure,
+            timeout_s=polling.interval_s,
+            logger=self._log,
+        )
+        slow: list[tuple[str, float, Callable[[GatewaySession], Awaitable[None]]]] = [
+            ("info", polling.info_interval_s, self._read_info),
+            ("inverters", polling.inverters_interval_s, self._read_inverters),
+        ]
+        if caps.iq_battery_count:
+            slow.append(("storage", polling.storage_interval_s, self._read_storage))
+        if caps.answers(production.PRODUCTION_JSON_PATH):
+            interval = polling.storage_interval_s if caps.acb_count else polling.production_interval_s
+            slow.append(("production", interval, self._read_production))
+        self._pollers = [fast] + [
+            Poller(
+                name=name,
+                interval_s=interval,
+                read=self._slow(read, gw),
+                timeout_s=max(self.config.gateway.timeout_s, 5.0),
+                backoff_cap_s=max(interval, 300.0),
+                logger=self._log,
+            )
+            for name, interval, read in slow
+        ]
+        async with asyncio.TaskGroup() as group:
+            for poller in self._pollers:
+                group.create_task(self._run_poller(poller))
+
+    async def _run_poller(self, poller: Poller[Any]) -> None:
+        # the first slow reads come from the probe: start them one interval later
+        if poller.name != "fast":
+            await asyncio.sleep(poller.interval_s)
+        await poller.run()
+
+    # --- publishing -----------------------------------------------------------------------------
+    async def _on_fast(self, _: None) -> None:
+        now = self._clock()
+        merged = merge_snapshot(self._readings, time=now, phases=self.config.site.phases)
+        snapshot, self._site = account(
+            self._site,
+            merged,
+            tz=self.config.site.zone,
+            metering=self.config.site.grid_metering,
+            max_gap_s=5 * self.config.polling.interval_s,
+        )
+        self._last_ok = now
+        if self._gateway_error is not None:
+            self._gateway_error = None
+        await self._publish(snapshot)
+        await self._save_state()
+
+    async def _on_fast_failure(self, reason: str) -> None:
+        await self._publish_stale(reason)
+
+    async def _publish_stale(self, reason: str) -> None:
+        if self._latest is None or self._last_ok is None:
+            return
+        await self._publish(
+            stale_snapshot(self._latest, now=self._clock(), last_ok=self._last_ok, reason=reason)
+        )
+
+    async def _publish(self, snapshot: Snapshot) -> None:
+        self._latest = snapshot
+        if self._history is not None:
+            try:
+                await self._history.append(snapshot)
+            except StorageError as err:
+                self._log.error("history write failed (figures still published): %s", err)
+        for subscriber in self._subscribers:
+            try:
+                await subscriber(snapshot)
+            except Exception:
+                self._log.exception("a snapshot subscriber failed")
