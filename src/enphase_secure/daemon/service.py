@@ -113,6 +113,11 @@ class Daemon:
             "history": self._history.url if self._history else None,
         }
 
+    @property
+    def site_energy(self) -> SiteEnergy:
+        """The day counters, grid integrator and inverter estimates as they stand."""
+        return self._site
+
     def subscribe(self, subscriber: Subscriber) -> None:
         """Called with every published snapshot (fresh or stale); errors are logged, never raised."""
         self._subscribers.append(subscriber)
