@@ -35,6 +35,10 @@ class PollState(Generic[T]):
     reads: int = 0
     skipped_ticks: int = 0
     retry_at: float = field(default=0.0)
+    ticks: int = 0
+    lateness_sum_s: float = 0.0
+    lateness_max_s: float = 0.0
+    """How late each tick started after its grid point (drift would make this grow)."""
 
     def age_s(self, now: float) -> float | None:
         return None if self.ok_at is None else now - self.ok_at
@@ -96,7 +100,12 @@ class Poller(Generic[T]):
 
     async def run(self) -> None:
         async for tick in ticks(self.interval_s, clock=self._clock):
-            self.state.skipped_ticks += tick.skipped
-            if self._clock() < self.state.retry_at:
+            state = self.state
+            lateness = self._clock() - tick.deadline_s
+            state.ticks += 1
+            state.lateness_sum_s += lateness
+            state.lateness_max_s = max(state.lateness_max_s, lateness)
+            state.skipped_ticks += tick.skipped
+            if self._clock() < state.retry_at:
                 continue
             await self.poll_once()

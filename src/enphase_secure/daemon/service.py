@@ -107,6 +107,10 @@ class Daemon:
                     "failures": p.state.failures,
                     "error": p.state.error,
                     "skipped_ticks": p.state.skipped_ticks,
+                    "tick_lateness_mean_ms": round(1000 * p.state.lateness_sum_s / p.state.ticks, 3)
+                    if p.state.ticks
+                    else None,
+                    "tick_lateness_max_ms": round(1000 * p.state.lateness_max_s, 3),
                 }
                 for p in self._pollers
             },
