@@ -63,6 +63,7 @@ class Daemon:
         self._readings = GatewayReadings()
         self._capabilities: GatewayCapabilities | None = None
         self._site = SiteEnergy()
+        self._site_serial: str | None = None  # the gateway whose counters self._site follows
         self._history: History | None = None
         self._session: GatewaySession | None = None
         self._pollers: list[Poller[Any]] = []
@@ -178,7 +179,9 @@ class Daemon:
         if saved is None:
             return
         try:
-            self._site = SiteEnergy.from_json(saved)
+            self._site = SiteEnergy.from_json(saved.get("energy"))
+            serial = saved.get("serial")
+            self._site_serial = serial if isinstance(serial, str) else None
         except EnphaseSecureError as err:
             self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
 
@@ -189,7 +192,8 @@ class Daemon:
         if not force and self._last_saved and (now - self._last_saved).total_seconds() < SAVE_EVERY_S:
             return
         try:
-            await self._history.put_state(SITE_STATE_KEY, self._site.to_json())
+            state = {"serial": self._site_serial, "energy": self._site.to_json()}
+            await self._history.put_state(SITE_STATE_KEY, state)
         except StorageError as err:
             self._log.error("could not save the energy state: %s", err)
             return
@@ -221,6 +225,7 @@ class Daemon:
                     self._session = gw
                     while True:
                         self._capabilities = await probe(gw)
+                        self._follow_gateway(self._capabilities.info.serial)
                         token = await gw.check_token()
                         self._token_expires = token.info.expires_at
                         self._readings = self._capabilities.readings
@@ -245,6 +250,15 @@ class Daemon:
                 await asyncio.sleep(backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
             finally:
                 self._session = None
+
+    def _follow_gateway(self, serial: str) -> None:
+        """Another gateway's lifetime counters must not continue this one's days: start afresh."""
+        if self._site_serial is not None and serial != self._site_serial:
+            self._log.warning(
+                "now reading gateway %s instead of %s: day counters start afresh", serial, self._site_serial
+            )
+            self._site = SiteEnergy()
+        self._site_serial = serial
 
     def _fast_reader(self, gw: GatewaySession, caps: GatewayCapabilities) -> Callable[[], Awaitable[None]]:
         timeout = self.config.polling.interval_s * 0.9
