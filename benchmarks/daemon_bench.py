@@ -1,0 +1,286 @@
+"""Daemon benchmark: CPU time, RSS, requests per tick and tick drift of `enphase-secure run` at 1 s polling.
+
+    .venv/bin/python benchmarks/daemon_bench.py [--seconds 120] [--scenario three-phase-battery]
+
+The simulator runs in its own process, fast enough (speed = 3600 / seconds) that the measured window
+covers one simulated hour of the scenario; the daemon, in another process, polls in real time, so the
+window holds about `seconds` fast ticks and the slow loops at their default intervals. Only the daemon's
+process is measured, from /proc. Everything listens on 127.0.0.1; both processes are always stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import os
+import re
+import signal
+import sqlite3
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+READINGS = "/ivp/meters/readings"
+SIMULATED_WINDOW_S = 3600.0
+INTERVAL_S = 1.0
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+WARM_UP_READS = 3
+DAY_S = 86400.0
+HISTORY_FILES = ("history.db", "history.db-wal", "history.db-shm")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSample:
+    cpu_s: float
+    rss_kib: int
+    peak_rss_kib: int
+    disk_write_bytes: int
+
+
+def proc_fields(path: Path) -> dict[str, str]:
+    """A /proc ``key: value`` file as a dict."""
+    return dict(line.split(":", 1) for line in path.read_text().splitlines() if ":" in line)
+
+
+def sample_process(pid: int) -> ProcessSample:
+    """CPU time (user + system), current and peak resident memory and disk writes of one process."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    status = proc_fields(Path(f"/proc/{pid}/status"))
+    return ProcessSample(
+        cpu_s=ticks / os.sysconf("SC_CLK_TCK"),
+        rss_kib=int(status["VmRSS"].split()[0]),
+        peak_rss_kib=int(status["VmHWM"].split()[0]),
+        disk_write_bytes=int(proc_fields(Path(f"/proc/{pid}/io"))["write_bytes"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TickTiming:
+    requests: int
+    expected: int
+    interval_mean_ms: float
+    interval_max_ms: float
+    jitter_ms: float
+    drift_ms_per_hour: float
+
+
+def tick_timing(started_at_s: Sequence[float], interval_s: float) -> TickTiming:
+    """Timing of the fast reads as the gateway saw them arrive.
+
+    Each arrival is placed on the grid ``first + k * interval``; its offset from its grid point shows
+    jitter (spread) and drift (the slope of the offsets over time, which a fixed schedule keeps at 0).
+    """
+    first = started_at_s[0]
+    elapsed = [t - first for t in started_at_s]
+    offsets = [e - round(e / interval_s) * interval_s for e in elapsed]
+    gaps = [b - a for a, b in itertools.pairwise(started_at_s)]
+    slope = statistics.linear_regression(elapsed, offsets).slope
+    return TickTiming(
+        requests=len(started_at_s),
+        expected=round(elapsed[-1] / interval_s) + 1,
+        interval_mean_ms=1000 * statistics.fmean(gaps),
+        interval_max_ms=1000 * max(gaps),
+        jitter_ms=1000 * (max(offsets) - min(offsets)),
+        drift_ms_per_hour=1000 * slope * 3600,
+    )
+
+
+def history_file_sizes(state_dir: Path) -> dict[str, int]:
+    return {name: (state_dir / name).stat().st_size for name in HISTORY_FILES if (state_dir / name).exists()}
+
+
+def stored_ticks(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        count: int = connection.execute("SELECT count(*) FROM tick").fetchone()[0]
+    return count
+
+
+def write_config(path: Path, *, gateway_url: str, token_file: Path, state_dir: Path) -> None:
+    host = gateway_url.removeprefix("https://")
+    path.write_text(
+        f'[gateway]\nhost = "{host}"\ntoken_mode = "manual"\ntoken_file = "{token_file}"\n'
+        f"[polling]\ninterval_s = {INTERVAL_S}\n"
+        f'[storage]\nstate_dir = "{state_dir}"\n'
+        '[web]\nlisten = "127.0.0.1:0"\n'
+    )
+
+
+def read_log(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+async def wait_for_line(log: Path, pattern: str, proc: asyncio.subprocess.Process) -> re.Match[str]:
+    """The first line of ``log`` matching ``pattern``; fails if the process exits or takes too long."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if match := re.search(pattern, read_log(log)):
+            return match
+        if proc.returncode is not None:
+            break
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{log.name}: no line matching {pattern!r}; it says:\n{read_log(log)[-2000:]}")
+
+
+@contextlib.asynccontextmanager
+async def subprocess_logged(log: Path, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`enphase-secure ARGS` with stdout+stderr to ``log``; SIGTERM at exit, SIGKILL if it lingers."""
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "enphase_secure.cli", *args, stdout=out, stderr=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def get_json(http: aiohttp.ClientSession, url: str, method: str = "GET") -> Any:
+    async with http.request(method, url) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
+async def wait_for_fast_reads(http: aiohttp.ClientSession, status_url: str, reads: int) -> dict[str, Any]:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        status = await get_json(http, status_url)
+        if status["loops"].get("fast", {}).get("reads", 0) >= reads:
+            return dict(status)
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{status_url}: the daemon made fewer than {reads} fast reads in {READY_TIMEOUT_S} s")
+
+
+def loop_reads(status: dict[str, Any]) -> dict[str, int]:
+    return {name: loop["reads"] + loop["failures"] for name, loop in status["loops"].items()}
+
+
+def client_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the simulator's self-signed certificate, on loopback
+    return context
+
+
+async def bench(seconds: float, scenario: str, work: Path) -> None:
+    speed = SIMULATED_WINDOW_S / seconds
+    token_file, state_dir, config = work / "token", work / "state", work / "config.toml"
+    simulate = (
+        "simulate", "--scenario", scenario, "--speed", f"{speed:g}",
+        "--token-file", str(token_file), "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
+    )  # fmt: skip
+    async with (
+        subprocess_logged(work / "simulator.log", *simulate) as simulator,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context())) as http,
+    ):
+        ready = await wait_for_line(work / "simulator.log", r"gateway (https://127\.0\.0\.1:\d+) ", simulator)
+        gateway_url = ready.group(1)
+        write_config(config, gateway_url=gateway_url, token_file=token_file, state_dir=state_dir)
+        async with subprocess_logged(work / "daemon.log", "run", "-c", str(config)) as daemon:
+            api = (await wait_for_line(work / "daemon.log", r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+            status_url = f"{api}/api/status"
+            before_status = await wait_for_fast_reads(http, status_url, WARM_UP_READS)
+            await get_json(http, f"{gateway_url}/simulator/requests", method="DELETE")
+            before = sample_process(daemon.pid)
+            started = time.monotonic()
+            peak_window_rss = before.rss_kib
+            while (left := started + seconds - time.monotonic()) > 0:
+                await asyncio.sleep(min(left, 1.0))
+                peak_window_rss = max(peak_window_rss, sample_process(daemon.pid).rss_kib)
+            after, files_running = sample_process(daemon.pid), history_file_sizes(state_dir)
+            window_s = time.monotonic() - started
+            after_status = await get_json(http, status_url)
+            log = await get_json(http, f"{gateway_url}/simulator/requests")
+            stop_started = time.monotonic()
+        stop_s, exit_code = time.monotonic() - stop_started, daemon.returncode
+
+    reads = {
+        name: count - loop_reads(before_status).get(name, 0)
+        for name, count in loop_reads(after_status).items()
+    }
+    fast_reads = reads["fast"]
+    cpu_s = after.cpu_s - before.cpu_s
+    timing = tick_timing([r["started_at_s"] for r in log["requests"] if r["path"] == READINGS], INTERVAL_S)
+    loops = after_status["loops"]
+    requests = sum(log["per_path"].values())
+    database = state_dir / HISTORY_FILES[0]
+    database_bytes, ticks_stored = database.stat().st_size, stored_ticks(database)
+    written = after.disk_write_bytes - before.disk_write_bytes
+    figures = [
+        f"daemon benchmark: scenario {scenario}, simulator speed {speed:g} (1 simulated hour), "
+        f"polling.interval_s {INTERVAL_S:g}, window {window_s:.1f} s after {WARM_UP_READS} warm-up reads",
+        f"start-up CPU (imports, probe, first reads): {before.cpu_s:.2f} s",
+        f"window CPU (user+sys): {cpu_s:.2f} s = {100 * cpu_s / window_s:.2f} % of one core",
+        f"CPU per fast tick (all loops included): {1000 * cpu_s / fast_reads:.2f} ms",
+        f"CPU per day, projected: {cpu_s / window_s * DAY_S:.0f} s ({cpu_s / window_s * DAY_S / 60:.1f} min)",
+        f"RSS at window start: {before.rss_kib / 1024:.1f} MiB",
+        f"RSS at window end (final): {after.rss_kib / 1024:.1f} MiB",
+        f"RSS peak in window (1 s samples): {peak_window_rss / 1024:.1f} MiB",
+        f"RSS peak since start (VmHWM): {after.peak_rss_kib / 1024:.1f} MiB",
+        f"loop reads in window: {per_loop(reads)}",
+        f"gateway requests in window: {requests} for {fast_reads} fast reads",
+        *(
+            f"requests per fast tick, {path}: {count / fast_reads:.4f} ({count})"
+            for path, count in sorted(log["per_path"].items(), key=lambda item: -item[1])
+        ),
+        f"requests per fast tick, all paths: {requests / fast_reads:.4f}",
+        f"fast reads seen by the gateway: {timing.requests} of {timing.expected} grid ticks",
+        f"fast read interval: mean {timing.interval_mean_ms:.2f} ms, max {timing.interval_max_ms:.1f} ms",
+        f"fast read jitter around the grid: {timing.jitter_ms:.1f} ms (max - min offset)",
+        f"fast read drift (slope of the offsets): {timing.drift_ms_per_hour * window_s / 3600:+.2f} ms over "
+        f"the window = {timing.drift_ms_per_hour:+.1f} ms per hour",
+        f"tick lateness since start (daemon): mean {loops['fast']['tick_lateness_mean_ms']} ms, "
+        f"max {loops['fast']['tick_lateness_max_ms']} ms",
+        f"skipped ticks since start (daemon): {per_loop(loop_field(loops, 'skipped_ticks'))}",
+        f"failed reads since start (daemon): {per_loop(loop_field(loops, 'failures'))}",
+        "history files while running: "
+        + ", ".join(f"{name} {size / 1024:.0f} KiB" for name, size in files_running.items()),
+        f"history.db after stop (WAL checkpointed): {database_bytes / 1024:.0f} KiB for {ticks_stored} "
+        f"stored ticks = {database_bytes / ticks_stored:.0f} bytes per tick (with schema and aggregates)",
+        f"disk writes by the daemon in window (/proc io write_bytes): {written / 2**20:.2f} MiB "
+        f"= {written / fast_reads / 1024:.1f} KiB per fast tick, "
+        f"{written / window_s * DAY_S / 2**30:.2f} GiB per day projected",
+        f"daemon stop on SIGTERM: exit {exit_code} after {stop_s:.2f} s",
+    ]
+    print("\n".join(figures))
+
+
+def loop_field(loops: dict[str, dict[str, Any]], key: str) -> dict[str, int]:
+    return {name: loop[key] for name, loop in loops.items()}
+
+
+def per_loop(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=120.0, help="measured window (real seconds)")
+    parser.add_argument("--scenario", default="three-phase-battery", help="simulator live scenario")
+    args = parser.parse_args()
+    if args.seconds < 10:
+        parser.error("--seconds: at least 10")
+    with tempfile.TemporaryDirectory(prefix="enphase-secure-daemon-bench-") as work:
+        asyncio.run(bench(args.seconds, args.scenario, Path(work)))
+
+
+if __name__ == "__main__":
+    main()
