@@ -91,3 +91,14 @@ def test_invalid_config_names_the_key(mapping: dict[str, Any], message: str) -> 
 def test_unknown_time_zone_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"site.timezone: unknown time zone 'Mars/Olympus'"):
         ControlSettings.from_mapping({}, timezone="Mars/Olympus")
+
+
+def test_surplus_includes_battery_in_control_is_the_stages_default() -> None:
+    settings = ControlSettings.from_mapping(
+        {
+            "surplus_includes_battery": True,
+            "stages": [heater(), heater(name="b", surplus_includes_battery=False)],
+        }
+    )
+    assert [s.surplus_includes_battery for s in settings.stages] == [True, False]
+    assert settings.failsafe_after_s == 120.0

@@ -66,7 +66,10 @@ class StageSettings:
     enabled: bool = True
 
     @classmethod
-    def from_mapping(cls, mapping: object, path: str) -> StageSettings:
+    def from_mapping(
+        cls, mapping: object, path: str, *, surplus_includes_battery: bool = False
+    ) -> StageSettings:
+        """``surplus_includes_battery`` is the default from ``[control]``; the stage may override it."""
         f = Fields(mapping, path)
         phase_raw = f.raw("phase")
         if phase_raw is None:
@@ -91,7 +94,7 @@ class StageSettings:
                 TimeWindow.parse(text, f"{f.key('windows')}[{i}]")
                 for i, text in enumerate(f.str_list("windows"))
             ),
-            surplus_includes_battery=f.boolean("surplus_includes_battery", False),
+            surplus_includes_battery=f.boolean("surplus_includes_battery", surplus_includes_battery),
             safe_state=cast(SafeState, f.choice("safe_state", ("off", "on"), "off")),
             enabled=f.boolean("enabled", True),
         )
@@ -115,7 +118,7 @@ class ControlSettings:
     stages: tuple[StageSettings, ...] = ()
     enabled: bool = True
     dry_run: bool = False
-    failsafe_after_s: float = 60.0
+    failsafe_after_s: float = 120.0
     settle_s: float = 10.0
     timezone: tzinfo | None = None
 
@@ -130,8 +133,10 @@ class ControlSettings:
             raw_stages = []
         if not isinstance(raw_stages, Sequence) or isinstance(raw_stages, str):
             raise ConfigError(f"{f.key('stages')}: expected a list of tables ([[control.stages]])")
+        battery = f.boolean("surplus_includes_battery", False)
         stages = [
-            StageSettings.from_mapping(raw, f"{f.key('stages')}[{i}]") for i, raw in enumerate(raw_stages)
+            StageSettings.from_mapping(raw, f"{f.key('stages')}[{i}]", surplus_includes_battery=battery)
+            for i, raw in enumerate(raw_stages)
         ]
         names = [s.name for s in stages]
         for i, name in enumerate(names):
@@ -141,7 +146,7 @@ class ControlSettings:
             stages=tuple(sorted(stages, key=lambda s: s.priority)),
             enabled=f.boolean("enabled", True),
             dry_run=f.boolean("dry_run", False),
-            failsafe_after_s=f.number("failsafe_after_s", 60.0, minimum=1),
+            failsafe_after_s=f.number("failsafe_after_s", 120.0, minimum=1),
             settle_s=f.number("settle_s", 10.0, minimum=0),
             timezone=_zone(timezone, "site.timezone"),
         )
