@@ -22,6 +22,10 @@ from pydantic import (
     model_validator,
 )
 
+from .actions.jeedom import JeedomEndpoint
+from .actions.mqtt import MqttBroker
+from .actions.registry import ActionContext, StageActions, build_control_actions
+from .control.settings import ControlSettings
 from .errors import ConfigError
 
 DEFAULT_STATE_DIR = Path("/var/lib/enphase-secure")
@@ -156,6 +160,11 @@ class JeedomConfig(_Section):
     apikey: SecretStr | None = None
     apikey_file: Path | None = None
 
+    def apikey_value(self) -> SecretStr | None:
+        if self.apikey_file is not None:
+            return _read_secret_file(self.apikey_file, "publish.jeedom.apikey_file")
+        return self.apikey
+
     @model_validator(mode="after")
     def _key(self) -> JeedomConfig:
         if (self.apikey is None) == (self.apikey_file is None):
@@ -211,14 +220,6 @@ class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class ControlConfig(_Section):
-    enabled: bool = True
-    dry_run: bool = False
-    failsafe_after_s: float = Field(default=120.0, gt=0)
-    surplus_includes_battery: bool = False
-    stages: tuple[dict[str, Any], ...] = ()
-
-
 class Config(_Section):
     gateway: GatewayConfig
     polling: PollingConfig = PollingConfig()
@@ -227,7 +228,40 @@ class Config(_Section):
     storage: StorageConfig = StorageConfig()
     web: WebConfig = WebConfig()
     log: LogConfig = LogConfig()
-    control: ControlConfig = ControlConfig()
+    control: dict[str, Any] = Field(
+        default_factory=dict, description="validated by control.settings and the action registry"
+    )
+
+    @model_validator(mode="after")
+    def _control(self) -> Config:
+        control_plan(self)  # ConfigError naming the key (control.stages[1].on.http.url, ...)
+        return self
+
+
+def action_context(config: Config) -> ActionContext:
+    """What actions take from the [publish] sections."""
+    jeedom, mqtt = config.publish.jeedom, config.publish.mqtt
+    apikey = jeedom.apikey_value() if jeedom else None
+    return ActionContext(
+        jeedom=JeedomEndpoint(url=jeedom.url, apikey=apikey.get_secret_value())
+        if jeedom and apikey
+        else None,
+        mqtt=MqttBroker(
+            host=mqtt.host,
+            port=mqtt.port,
+            username=mqtt.username,
+            password=mqtt.password.get_secret_value() if mqtt.password else None,
+        )
+        if mqtt
+        else None,
+    )
+
+
+def control_plan(config: Config) -> tuple[ControlSettings, dict[str, StageActions]]:
+    """The [control] section as the controller's settings and each stage's actions."""
+    settings = ControlSettings.from_mapping(config.control, timezone=config.site.timezone)
+    stages = config.control.get("stages") or []
+    return settings, build_control_actions(stages, action_context(config))
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -256,6 +290,8 @@ def parse_config(data: dict[str, Any], *, source: str = "config") -> Config:
         return Config.model_validate(data)
     except ValidationError as err:
         raise ConfigError(f"{source}: {_describe(err)}") from None
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
 
 
 def load_config(path: Path | str) -> Config:

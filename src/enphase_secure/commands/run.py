@@ -17,11 +17,14 @@ from ..gateway.redact import install_redaction
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", metavar="FILE", type=Path, required=True, help="config file (TOML)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="controller decisions are logged and published, no action runs"
+    )
 
 
-async def serve(config: Config, config_path: Path | None) -> None:
+async def serve(config: Config, config_path: Path | None, *, dry_run: bool = False) -> None:
     """Run the daemon (and the config watcher) until SIGTERM or SIGINT."""
-    daemon = Daemon(config)
+    daemon = Daemon(config, dry_run=dry_run)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -47,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
     if args.log_level is None:
         logging.getLogger().setLevel(config.log.level)
     install_redaction()
-    asyncio.run(serve(config, args.config))
+    asyncio.run(serve(config, args.config, dry_run=args.dry_run))
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..config import Config
+from ..config import Config, control_plan
+from ..control.state import ControllerState
 from ..energy.merge import GatewayReadings, merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
@@ -33,12 +35,14 @@ from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.session import GatewaySession, gateway_logger
 from ..storage import History, HistorySettings, open_history
 from ..web.api import create_app
+from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
 
 Clock = Callable[[], datetime]
 SITE_STATE_KEY = "site_energy"
 SAVE_EVERY_S = 30.0
+FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
 Subscriber = Callable[[Snapshot], Awaitable[None]]
 
@@ -54,12 +58,16 @@ class _Reprobe(Exception):
 class Daemon:
     """One gateway's service. ``run()`` until cancelled; ``apply_config`` for hot reload."""
 
-    def __init__(self, config: Config, *, clock: Clock = utc_now) -> None:
+    def __init__(self, config: Config, *, clock: Clock = utc_now, dry_run: bool = False) -> None:
         self.config = config
         self._clock = clock
+        self._dry_run = dry_run
+        self._control: ControlLoop | None = None
+        self._control_task: asyncio.Task[None] | None = None
         self._log = gateway_logger(config.gateway.host)
         self._latest: Snapshot | None = None
         self._last_ok: datetime | None = None
+        self._last_ok_monotonic: float | None = None
         self._readings = GatewayReadings()
         self._capabilities: GatewayCapabilities | None = None
         self._site = SiteEnergy()
@@ -80,6 +88,15 @@ class Daemon:
     # --- what the web layer reads -------------------------------------------------------------
     def latest_snapshot(self) -> Snapshot | None:
         return self._latest
+
+    def fresh_snapshot(self) -> Snapshot | None:
+        """The latest snapshot if it is not stale and came within the last few poll intervals."""
+        snapshot, at = self._latest, self._last_ok_monotonic
+        if snapshot is None or snapshot.staleness.stale or at is None:
+            return None
+        if time.monotonic() - at > FRESH_TICKS * self.config.polling.interval_s:
+            return None
+        return snapshot
 
     def status(self) -> dict[str, Any]:
         caps = self._capabilities
@@ -123,6 +140,17 @@ class Daemon:
         """The day counters, grid integrator and inverter estimates as they stand."""
         return self._site
 
+    def control_view(self) -> dict[str, Any]:
+        if self._control is None:
+            return {"enabled": False, "stages": []}
+        return self._control.view()
+
+    async def set_control_mode(self, stage: str, mode: str) -> None:
+        """Manual override of one stage: KeyError (no such stage), ValueError (no such mode)."""
+        if self._control is None:
+            raise KeyError(stage)
+        await self._control.set_mode(stage, mode)
+
     def subscribe(self, subscriber: Subscriber) -> None:
         """Called with every published snapshot (fresh or stale); errors are logged, never raised."""
         self._subscribers.append(subscriber)
@@ -133,6 +161,8 @@ class Daemon:
             self._history = await self._open_history()
             stack.push_async_callback(self._close_history)
             await self._restore_state()
+            await self._start_control(ControllerState())
+            stack.push_async_callback(self._stop_control)
             await self._start_web()
             stack.push_async_callback(self._stop_web)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
@@ -151,6 +181,14 @@ class Daemon:
         if new.web != old.web:
             await self._stop_web()
             await self._start_web()
+        if (new.control, new.publish, new.site, new.polling) != (
+            old.control,
+            old.publish,
+            old.site,
+            old.polling,
+        ):
+            state = await self._stop_control()
+            await self._start_control(state)
         if new.storage != old.storage:
             self._log.warning("storage settings change at the next restart of the daemon")
         if (new.gateway, new.polling, new.site.phases) != (old.gateway, old.polling, old.site.phases):
@@ -161,6 +199,38 @@ class Daemon:
                     await self._gateway_task
             self._log = gateway_logger(new.gateway.host)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
+
+    async def _start_control(self, state: ControllerState) -> None:
+        settings, actions = control_plan(self.config)
+        if not settings.stages:
+            return
+        if self._dry_run:
+            settings = replace(settings, dry_run=True)
+        control = ControlLoop(
+            settings=settings,
+            actions=actions,
+            history=self._history,
+            latest=self.fresh_snapshot,
+            interval_s=self.config.polling.interval_s,
+            clock=self._clock,
+            logger=self._log,
+        )
+        if state.stages:
+            control.state = state
+        else:
+            await control.restore()
+        self._control = control
+        self._control_task = asyncio.create_task(control.run(), name="control")
+
+    async def _stop_control(self) -> ControllerState:
+        """Stop the controller loop; its state, to carry over to the next one."""
+        control, task = self._control, self._control_task
+        self._control, self._control_task = None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return control.state if control is not None else ControllerState()
 
     async def _open_history(self) -> History:
         settings = HistorySettings(
@@ -375,6 +445,7 @@ class Daemon:
             max_gap_s=5 * self.config.polling.interval_s,
         )
         self._last_ok = now
+        self._last_ok_monotonic = time.monotonic()
         if self._gateway_error is not None:
             self._gateway_error = None
         await self._publish(snapshot)

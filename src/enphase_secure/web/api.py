@@ -1,4 +1,4 @@
-"""REST API served by the daemon on ``[web].listen``: ``/api/snapshot`` and ``/api/status``."""
+"""REST API served by the daemon on ``[web].listen``: snapshot, status and the controller."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ class DaemonView(Protocol):
         """Gateway, firmware, token expiry, last poll, errors: JSON-ready, no secrets."""
         ...
 
+    def control_view(self) -> dict[str, Any]:
+        """Controller stages, state, timers, last decisions and action outcomes."""
+        ...
+
+    async def set_control_mode(self, stage: str, mode: str) -> None:
+        """KeyError for an unknown stage, ValueError for an unknown mode."""
+        ...
+
 
 VIEW_KEY = web.AppKey("daemon_view", DaemonView)
 
@@ -33,9 +41,34 @@ async def _status(request: web.Request) -> web.Response:
     return web.json_response(request.app[VIEW_KEY].status())
 
 
+async def _control(request: web.Request) -> web.Response:
+    return web.json_response(request.app[VIEW_KEY].control_view())
+
+
+async def _set_control(request: web.Request) -> web.Response:
+    stage = request.match_info["stage"]
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": 'body must be JSON: {"mode": "on" | "off" | "auto"}'}, status=400)
+    mode = body.get("mode") if isinstance(body, dict) else None
+    if not isinstance(mode, str):
+        return web.json_response({"error": 'field "mode" missing: "on" | "off" | "auto"'}, status=400)
+    view = request.app[VIEW_KEY]
+    try:
+        await view.set_control_mode(stage, mode)
+    except KeyError:
+        return web.json_response({"error": f"no stage named {stage!r}"}, status=404)
+    except ValueError as err:
+        return web.json_response({"error": str(err)}, status=400)
+    return web.json_response(view.control_view())
+
+
 def create_app(view: DaemonView) -> web.Application:
     app = web.Application()
     app[VIEW_KEY] = view
     app.router.add_get("/api/snapshot", _snapshot)
     app.router.add_get("/api/status", _status)
+    app.router.add_get("/api/control", _control)
+    app.router.add_post("/api/control/{stage}", _set_control)
     return app
