@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import ssl
 import tempfile
 from pathlib import Path
@@ -17,11 +18,17 @@ from ..errors import ConfigError
 CERTIFICATE_LIFETIME = dt.timedelta(days=3650)
 
 
-def self_signed_certificate(common_name: str, *, now: dt.datetime) -> tuple[bytes, bytes]:
-    """A new (certificate PEM, private key PEM) pair for ``common_name``, valid from ``now``."""
+def self_signed_certificate(
+    common_name: str, *, now: dt.datetime, ip_address: str | None = None
+) -> tuple[bytes, bytes]:
+    """A new (certificate PEM, private key PEM) pair for ``common_name``, valid from ``now``.
+
+    Like a gateway's, it names no address; with ``ip_address`` it does (and can serve as its own CA),
+    so that a client verifying certificates against it as a CA file accepts it.
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -29,8 +36,12 @@ def self_signed_certificate(common_name: str, *, now: dt.datetime) -> tuple[byte
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + CERTIFICATE_LIFETIME)
-        .sign(key, hashes.SHA256())
     )
+    if ip_address is not None:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip_address))]), critical=False
+        ).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    certificate = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
