@@ -44,6 +44,22 @@ async def test_polls_serves_api_and_goes_stale_never_zero(tmp_path: Path) -> Non
                 "/production.json",
             }
 
+            # the history API: the ticks just polled, and mistakes named
+            status, series = await get_json(
+                f"{daemon.web_url}/api/history?fields=production_w,grid_import_today_wh&resolution=raw"
+            )
+            assert status == 200
+            assert series["resolution"] == "raw"
+            assert len(series["points"]) >= 4
+            assert all(p["production_w"]["value"] is not None for p in series["points"])
+            status, error = await get_json(f"{daemon.web_url}/api/history?fields=nope_w")
+            assert status == 400
+            assert "nope_w" in error["error"]
+            status, error = await get_json(
+                f"{daemon.web_url}/api/history?fields=production_w&start=yesterday"
+            )
+            assert (status, error["error"]) == (400, "start: 'yesterday' is not an ISO 8601 time")
+
             # the gateway stops answering: powers go null and stale, energies stay, never 0
             sim.faults.add(Fault(kind=FaultKind.STATUS, status=503))
             await wait_until(lambda: (s := daemon.latest_snapshot()) is not None and s.staleness.stale)

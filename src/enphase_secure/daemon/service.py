@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -33,7 +33,7 @@ from ..gateway.connect import open_gateway
 from ..gateway.info import read_info
 from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.session import GatewaySession, gateway_logger
-from ..storage import History, HistorySettings, open_history
+from ..storage import History, HistorySettings, Series, open_history
 from ..web.api import create_app
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
@@ -150,6 +150,17 @@ class Daemon:
         if self._control is None:
             raise KeyError(stage)
         await self._control.set_mode(stage, mode)
+
+    async def history(
+        self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
+    ) -> Series:
+        if self._history is None:
+            raise StorageError("the history is not open yet")
+        end = end or self._clock()
+        start = start or end - timedelta(days=1)
+        if start >= end:
+            raise ValueError("start must be before end")
+        return await self._history.series(fields, start, end, resolution)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Called with every published snapshot (fresh or stale); errors are logged, never raised."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from ..energy.snapshot import Snapshot
+from ..errors import StorageError
+from ..storage import Series
 
 
 class DaemonView(Protocol):
@@ -24,6 +28,12 @@ class DaemonView(Protocol):
 
     async def set_control_mode(self, stage: str, mode: str) -> None:
         """KeyError for an unknown stage, ValueError for an unknown mode."""
+        ...
+
+    async def history(
+        self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
+    ) -> Series:
+        """Default: the last day to now. StorageError / ValueError: the caller's mistake."""
         ...
 
 
@@ -64,11 +74,42 @@ async def _set_control(request: web.Request) -> web.Response:
     return web.json_response(view.control_view())
 
 
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _time_param(request: web.Request, name: str) -> datetime | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad_request(f"{name}: {text!r} is not an ISO 8601 time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def _history(request: web.Request) -> web.Response:
+    """GET /api/history?fields=a,b&start=ISO&end=ISO&resolution=auto|raw|1min|15min|1day"""
+    fields = [f for f in request.query.get("fields", "").split(",") if f]
+    if not fields:
+        raise _bad_request("fields: give one or more history fields, comma separated")
+    start, end = _time_param(request, "start"), _time_param(request, "end")
+    try:
+        series = await request.app[VIEW_KEY].history(
+            fields, start, end, request.query.get("resolution", "auto")
+        )
+    except (StorageError, ValueError) as err:
+        raise _bad_request(str(err)) from None
+    return web.json_response(series.to_json())
+
+
 def create_app(view: DaemonView) -> web.Application:
     app = web.Application()
     app[VIEW_KEY] = view
     app.router.add_get("/api/snapshot", _snapshot)
     app.router.add_get("/api/status", _status)
     app.router.add_get("/api/control", _control)
+    app.router.add_get("/api/history", _history)
     app.router.add_post("/api/control/{stage}", _set_control)
     return app
