@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from daemon_helpers import daemon_config, get_json, running, wait_until
@@ -75,8 +76,12 @@ async def test_polls_serves_api_and_goes_stale_never_zero(tmp_path: Path) -> Non
             assert status_body["loops"]["fast"]["failures"] >= 1
             assert "503" in status_body["loops"]["fast"]["error"]
 
+            await asyncio.sleep(5)  # long enough to have been a reboot
+            sim.requests.clear()
             sim.faults.clear()
             await wait_until(
                 lambda: (s := daemon.latest_snapshot()) is not None and not s.staleness.stale, timeout=20
             )
             assert daemon.latest_snapshot().production.power_w is not None  # type: ignore[union-attr]
+            # an outage that long may have been a reboot into new firmware: /info is read again
+            await wait_until(lambda: sim.requests.per_path().get("/info", 0) >= 1, timeout=5)

@@ -42,6 +42,7 @@ from .stale import stale_snapshot
 Clock = Callable[[], datetime]
 SITE_STATE_KEY = "site_energy"
 SAVE_EVERY_S = 30.0
+REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
 Subscriber = Callable[[Snapshot], Awaitable[None]]
@@ -68,6 +69,7 @@ class Daemon:
         self._latest: Snapshot | None = None
         self._last_ok: datetime | None = None
         self._last_ok_monotonic: float | None = None
+        self._outage_since: float | None = None  # monotonic start of the current fast-loop outage
         self._readings = GatewayReadings()
         self._capabilities: GatewayCapabilities | None = None
         self._site = SiteEnergy()
@@ -461,8 +463,23 @@ class Daemon:
             self._gateway_error = None
         await self._publish(snapshot)
         await self._save_state()
+        outage_since, self._outage_since = self._outage_since, None
+        if outage_since is not None and time.monotonic() - outage_since >= REBOOT_CHECK_AFTER_S:
+            await self._check_firmware_after_outage()
+
+    async def _check_firmware_after_outage(self) -> None:
+        """A long outage may be a reboot into new firmware: read /info now (re-probing if it changed)."""
+        if self._session is None:
+            return
+        try:
+            async with self._slow_lock:
+                await self._read_info(self._session)
+        except GatewayError as err:
+            self._log.warning("could not re-read /info after the outage: %s", err)
 
     async def _on_fast_failure(self, reason: str) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
         await self._publish_stale(reason)
 
     async def _publish_stale(self, reason: str) -> None:
