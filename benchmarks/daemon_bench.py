@@ -99,6 +99,13 @@ def tick_timing(started_at_s: Sequence[float], interval_s: float) -> TickTiming:
     )
 
 
+def rss_trend_mib_per_hour(samples: Sequence[tuple[float, int]]) -> float:
+    """Slope of RSS over the second half of the samples: start-up growth is over, a leak would remain."""
+    half = samples[len(samples) // 2 :]
+    times, rss = [t for t, _ in half], [kib for _, kib in half]
+    return statistics.linear_regression(times, rss).slope * 3600 / 1024
+
+
 def history_file_sizes(state_dir: Path) -> dict[str, int]:
     return {name: (state_dir / name).stat().st_size for name in HISTORY_FILES if (state_dir / name).exists()}
 
@@ -209,10 +216,10 @@ async def bench(seconds: float, scenario: str, work: Path) -> None:
             await get_json(http, f"{gateway_url}/simulator/requests", method="DELETE")
             before = sample_process(daemon.pid)
             started = time.monotonic()
-            peak_window_rss = before.rss_kib
+            rss_kib = [(0.0, before.rss_kib)]
             while (left := started + seconds - time.monotonic()) > 0:
                 await asyncio.sleep(min(left, 1.0))
-                peak_window_rss = max(peak_window_rss, sample_process(daemon.pid).rss_kib)
+                rss_kib.append((time.monotonic() - started, sample_process(daemon.pid).rss_kib))
             latest = await get_json(http, status_url)
             after_status = await after_fast_read(http, status_url, fast_reads(latest) + 1)
             log = await get_json(http, f"{gateway_url}/simulator/requests")
@@ -242,7 +249,8 @@ async def bench(seconds: float, scenario: str, work: Path) -> None:
         f"CPU per day, projected: {cpu_s / window_s * DAY_S:.0f} s ({cpu_s / window_s * DAY_S / 60:.1f} min)",
         f"RSS at window start: {before.rss_kib / 1024:.1f} MiB",
         f"RSS at window end (final): {after.rss_kib / 1024:.1f} MiB",
-        f"RSS peak in window (1 s samples): {peak_window_rss / 1024:.1f} MiB",
+        f"RSS peak in window (1 s samples): {max(rss for _, rss in rss_kib) / 1024:.1f} MiB",
+        f"RSS trend over the second half of the window: {rss_trend_mib_per_hour(rss_kib):+.2f} MiB per hour",
         f"RSS peak since start (VmHWM): {after.peak_rss_kib / 1024:.1f} MiB",
         f"loop reads in window: {per_loop(reads)}",
         f"gateway requests in window: {requests} for {fast_ticks} fast reads",
