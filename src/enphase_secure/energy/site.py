@@ -1,7 +1,8 @@
 """Pure: a merged Snapshot + the site's energy state -> the Snapshot with today / 7-day figures.
 
 Counter keys fed to the day counters (each a monotonic lifetime value in Wh):
-- ``production``, ``consumption`` and their ``.phaseN``: the gateway's lifetime counters;
+- ``production`` and its ``.phaseN``: the gateway's lifetime counters; ``consumption`` too where a
+  total-consumption CT measures it;
 - ``gateway.import`` / ``gateway.export`` (and ``.phaseN``): the net CT's counters, each phase counted on
   its own (DESIGN.md §3);
 - ``balanced.import`` / ``balanced.export``: the top-level net power integrated tick by tick;
@@ -9,7 +10,9 @@ Counter keys fed to the day counters (each a monotonic lifetime value in Wh):
   "gateway" figures when no counter splits import from export (production + total-consumption CTs),
   flagged estimated.
 Net consumption today is import today - export today, never a day counter of the net lifetime value
-(which goes down while exporting).
+(which goes down while exporting). Likewise where consumption is production + net (a net CT), its day
+figures are production's plus net's: the derived lifetime value goes down whenever a battery behind
+the net CT gives more than the house uses, which a day counter would take for a reset.
 """
 
 from __future__ import annotations
@@ -62,11 +65,14 @@ def _phase_keys(prefix: str, values: Sequence[float | None]) -> dict[str, float]
 def lifetime_readings(snapshot: Snapshot, grid: GridIntegrator) -> dict[str, float]:
     """The counter values of this snapshot, by day-counter key."""
     readings: dict[str, float] = {}
-    for name, flow in (("production", snapshot.production), ("consumption", snapshot.consumption)):
+    g = snapshot.grid
+    flows = [("production", snapshot.production)]
+    if not _consumption_derived(snapshot):
+        flows.append(("consumption", snapshot.consumption))
+    for name, flow in flows:
         if flow.lifetime_wh is not None:
             readings[name] = flow.lifetime_wh
         readings.update(_phase_keys(name, flow.phases_lifetime_wh))
-    g = snapshot.grid
     if g.import_lifetime_wh is not None and g.export_lifetime_wh is not None:
         readings["gateway.import"] = g.import_lifetime_wh
         readings["gateway.export"] = g.export_lifetime_wh
@@ -81,6 +87,11 @@ def lifetime_readings(snapshot: Snapshot, grid: GridIntegrator) -> dict[str, flo
         readings.update(_phase_keys("phases.import", [p.import_wh for p in grid.phases]))
         readings.update(_phase_keys("phases.export", [p.export_wh for p in grid.phases]))
     return readings
+
+
+def _consumption_derived(snapshot: Snapshot) -> bool:
+    """Consumption is production + net: the site has a net-consumption CT (its counters split the grid)."""
+    return snapshot.grid.import_lifetime_wh is not None and snapshot.grid.export_lifetime_wh is not None
 
 
 def _grid_tick(snapshot: Snapshot) -> GridTick | None:
@@ -157,6 +168,29 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else _round(a - b)
 
 
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else _round(a + b)
+
+
+def _derived_consumption(
+    consumption: EnergyFlow, production: EnergyFlow, gateway: GridEnergy, phases: Sequence[PhaseBalance]
+) -> EnergyFlow:
+    """Consumption = production + net, day by day, from the counters of both parts."""
+    return replace(
+        consumption,
+        today_wh=_sum(production.today_wh, _difference(gateway.import_today_wh, gateway.export_today_wh)),
+        last_7_days_wh=_sum(
+            production.last_7_days_wh,
+            _difference(gateway.import_last_7_days_wh, gateway.export_last_7_days_wh),
+        ),
+        phases_today_wh=tuple(
+            _sum(made, _difference(p.import_today_wh, p.export_today_wh))
+            for made, p in zip(production.phases_today_wh, phases, strict=False)
+        ),
+        today_estimated=production.today_estimated or gateway.estimated,
+    )
+
+
 def _net_flow(net: EnergyFlow, in_force: GridEnergy, phases: Sequence[PhaseBalance]) -> EnergyFlow:
     return replace(
         net,
@@ -227,10 +261,16 @@ def account(
         today_estimated=in_force.estimated,
         alternative=other,
     )
+    production = day.flow(snapshot.production, "production")
+    consumption = (
+        _derived_consumption(snapshot.consumption, production, gateway, phases)
+        if _consumption_derived(snapshot)
+        else day.flow(snapshot.consumption, "consumption")
+    )
     enriched = replace(
         snapshot,
-        production=day.flow(snapshot.production, "production"),
-        consumption=day.flow(snapshot.consumption, "consumption"),
+        production=production,
+        consumption=consumption,
         net_consumption=_net_flow(snapshot.net_consumption, in_force, phases),
         grid=grid,
         inverters=tuple(_with_estimate(inv, inverters, snapshot.time, tz) for inv in snapshot.inverters),
