@@ -25,7 +25,7 @@ DEFAULT_LISTEN = "127.0.0.1:8080"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--scenario", default="three-phase-battery", help=f"built-in ({', '.join(BUILTIN_SCENARIOS)}) or FILE"
+        "--scenario", default="single-phase", help=f"built-in ({', '.join(BUILTIN_SCENARIOS)}) or FILE"
     )
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT", help="the daemon's API")
