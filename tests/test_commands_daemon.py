@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -125,3 +126,29 @@ async def test_run_with_config_file_and_bad_config_exit_2(tmp_path: Path) -> Non
         assert token_file.read_text() not in log  # the token never reaches the log, even at DEBUG
         assert "state" in {p.name for p in tmp_path.iterdir()}
         assert (tmp_path / "state" / "history.db").exists()
+
+
+async def test_run_with_a_taken_port_says_so_and_exits_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(
+            '[gateway]\nhost = "127.0.0.1:1"\ntoken_mode = "manual"\ntoken = "a.b.c"\n'
+            f'[storage]\nstate_dir = "{tmp_path / "state"}"\n[web]\nlisten = "127.0.0.1:{port}"\n'
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "enphase_secure.cli",
+            "run",
+            "-c",
+            str(config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert f"web.listen '127.0.0.1:{port}': cannot listen there" in err.decode()
+    assert "Traceback" not in err.decode()

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..daemon.reload import ConfigWatcher
 from ..daemon.service import Daemon
+from ..errors import ConfigError
 from ..gateway.redact import install_redaction
 
 
@@ -50,5 +51,17 @@ def run(args: argparse.Namespace) -> int:
     if args.log_level is None:
         logging.getLogger().setLevel(config.log.level)
     install_redaction()
-    asyncio.run(serve(config, args.config, dry_run=args.dry_run))
+    try:
+        asyncio.run(serve(config, args.config, dry_run=args.dry_run))
+    except ExceptionGroup as group:
+        # a start-up mistake (web.listen taken, state_dir unusable) is reported as one line, exit 2
+        mistakes = group.subgroup(ConfigError)
+        if mistakes is None:
+            raise
+        raise _first_leaf(mistakes) from None
     return 0
+
+
+def _first_leaf(group: BaseExceptionGroup[ConfigError]) -> ConfigError:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -56,10 +56,16 @@ class ConfigWatcher:
             self.last_error = str(err)
             log.error("new config rejected, the previous one stays in force: %s", err)
             return False
-        self.last_error = None
         if new == self._current:
+            self.last_error = None
             return True
-        await self._apply(new)
+        try:
+            await self._apply(new)
+        except ConfigError as err:
+            self.last_error = str(err)
+            log.error("new config could not be applied, the previous one stays in force: %s", err)
+            return False
+        self.last_error = None
         self._current = new
         log.info("config reloaded from %s", self._path)
         return True

@@ -27,12 +27,13 @@ from ..control.state import ControllerState
 from ..energy.merge import GatewayReadings, merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
-from ..errors import EnphaseSecureError, GatewayError, StorageError, TokenError
+from ..errors import ConfigError, EnphaseSecureError, GatewayError, StorageError, TokenError
 from ..gateway import ensemble, inverters, meters, production
-from ..gateway.connect import open_gateway
+from ..gateway.connect import open_gateway, token_provider
 from ..gateway.info import read_info
 from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.session import GatewaySession, gateway_logger
+from ..gateway.token_manager import TokenProvider
 from ..storage import History, HistorySettings, Series, open_history
 from ..web.api import create_app
 from .control_loop import ControlLoop
@@ -189,11 +190,13 @@ class Daemon:
                 await self._save_state(force=True)
 
     async def apply_config(self, new: Config) -> None:
-        """Hot reload: the gateway and polling sections restart the gateway loop, the rest applies live."""
+        """Hot reload: the gateway and polling sections restart the gateway loop, the rest applies live.
+
+        ConfigError (nothing changed) when the new web.listen cannot be bound.
+        """
+        if new.web != self.config.web:
+            await self._start_web(new.web.listen)
         old, self.config = self.config, new
-        if new.web != old.web:
-            await self._stop_web()
-            await self._start_web()
         if (new.control, new.publish, new.site, new.polling) != (
             old.control,
             old.publish,
@@ -249,7 +252,11 @@ class Daemon:
         settings = HistorySettings(
             timezone=self.config.site.timezone, raw_interval_s=self.config.polling.interval_s
         )
-        self.config.storage.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        state_dir = self.config.storage.state_dir
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as err:
+            raise ConfigError(f"storage.state_dir {str(state_dir)!r}: {err.strerror}") from err
         return await open_history(self.config.storage.history_url, settings=settings, clock=self._clock)
 
     async def _close_history(self) -> None:
@@ -282,12 +289,21 @@ class Daemon:
             return
         self._last_saved = now
 
-    async def _start_web(self) -> None:
-        host, _, port = self.config.web.listen.rpartition(":")
+    async def _start_web(self, listen: str | None = None) -> None:
+        """Serve the API on ``listen`` (default: the config's), then stop the previous server if any.
+
+        ConfigError naming web.listen when the address cannot be bound; the previous server stays.
+        """
+        listen = listen or self.config.web.listen
+        host, _, port = listen.rpartition(":")
         runner = web.AppRunner(create_app(self), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host.strip("[]"), int(port))
-        await site.start()
+        try:
+            await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+        except OSError as err:
+            await runner.cleanup()
+            raise ConfigError(f"web.listen {listen!r}: cannot listen there: {err.strerror}") from err
+        await self._stop_web()
         self._web_runner = runner
         bound = runner.addresses[0]
         self.web_url = f"http://{bound[0]}:{bound[1]}"
@@ -300,11 +316,18 @@ class Daemon:
 
     # --- the gateway ----------------------------------------------------------------------------
     async def _run_gateway(self) -> None:
-        """Connect, probe, poll; on any gateway or token failure back off and start again."""
+        """Connect, probe, poll; on any gateway or token failure back off and start again.
+
+        One token provider serves every reconnection, so that its cache and its cloud backoff hold
+        (a wrong password must not hit Enlighten every second).
+        """
         failures = 0
+        tokens: TokenProvider | None = None
         while True:
             try:
-                async with open_gateway(self.config.gateway, state_dir=self.config.storage.state_dir) as gw:
+                gateway, state_dir = self.config.gateway, self.config.storage.state_dir
+                tokens = tokens or token_provider(gateway, state_dir=state_dir)
+                async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
                     self._session = gw
                     while True:
                         self._capabilities = await probe(gw)
@@ -318,21 +341,24 @@ class Daemon:
                             await self._poll(gw, self._capabilities)
                         except* _Reprobe:
                             self._log.info("gateway firmware changed: probing it again")
-            except (GatewayError, TokenError) as err:
+            except (GatewayError, TokenError, ConfigError) as err:
                 failures += 1
-                delay = backoff_s(failures, self.config.polling.interval_s, PROBE_BACKOFF_CAP_S)
-                if self._gateway_error != str(err):
-                    self._log.warning("gateway not available (retrying, backing off): %s", err)
-                self._gateway_error = str(err)
-                await self._publish_stale(str(err))
-                await asyncio.sleep(delay)
+                await self._gateway_down(str(err), backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
             except Exception as err:  # a bug must not stop the polling for good
                 failures += 1
                 self._log.exception("unexpected error in the gateway loop, restarting it")
-                self._gateway_error = f"internal error: {err.__class__.__name__}"
-                await asyncio.sleep(backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
+                reason = f"internal error: {err.__class__.__name__}: {err}"
+                await self._gateway_down(reason, backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
             finally:
                 self._session = None
+
+    async def _gateway_down(self, reason: str, delay_s: float) -> None:
+        """Figures go stale; logged once per kind of failure (not per retry), then wait."""
+        if (self._gateway_error or "").split(";")[0] != reason.split(";", maxsplit=1)[0]:
+            self._log.warning("gateway not available (retrying, backing off): %s", reason)
+        self._gateway_error = reason
+        await self._publish_stale(reason)
+        await asyncio.sleep(delay_s)
 
     def _follow_gateway(self, serial: str) -> None:
         """Another gateway's lifetime counters must not continue this one's days: start afresh."""

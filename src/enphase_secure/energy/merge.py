@@ -243,11 +243,11 @@ def _difference_flows(a: EnergyFlow, b: EnergyFlow) -> EnergyFlow:
 
 
 def _import_w(net_w: float | None) -> float | None:
-    return None if net_w is None else max(net_w, 0.0)
+    return None if net_w is None else max(0.0, net_w)  # 0.0 first: never -0.0
 
 
 def _export_w(net_w: float | None) -> float | None:
-    return None if net_w is None else max(-net_w, 0.0)
+    return None if net_w is None else max(0.0, -net_w)
 
 
 def _grid(net: EnergyFlow, net_ct: _Ct | None, layout: PhaseLayout) -> Grid:

@@ -76,11 +76,20 @@ def token_provider(gateway: GatewayConfig, *, state_dir: Path, clock: Clock = ut
     )
 
 
-def open_gateway(gateway: GatewayConfig, *, state_dir: Path, clock: Clock = utc_now) -> GatewaySession:
-    """The session to the configured gateway; use it as ``async with open_gateway(...) as session:``."""
+def open_gateway(
+    gateway: GatewayConfig,
+    *,
+    state_dir: Path,
+    clock: Clock = utc_now,
+    tokens: TokenProvider | None = None,
+) -> GatewaySession:
+    """The session to the configured gateway; use it as ``async with open_gateway(...) as session:``.
+
+    Pass ``tokens`` to keep one token provider (its cache and cloud backoff) across reconnections.
+    """
     return GatewaySession(
         host=gateway.host,
-        tokens=token_provider(gateway, state_dir=state_dir, clock=clock),
+        tokens=tokens or token_provider(gateway, state_dir=state_dir, clock=clock),
         timeout_s=gateway.timeout_s,
         cert_fingerprint=gateway.cert_fingerprint,
     )
