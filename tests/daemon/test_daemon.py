@@ -71,6 +71,8 @@ async def test_polls_serves_api_and_goes_stale_never_zero(tmp_path: Path) -> Non
             assert body["grid"]["import_w"] is None
             assert all(p is None for p in body["net_consumption"]["phases_w"])
             assert body["production"]["lifetime_wh"] is not None
+            assert all(m["voltage_v"] is None and m["power_w"] is None for m in body["meters"])
+            assert body["storage"]["soc_pct"] is None
             _, status_body = await get_json(f"{daemon.web_url}/api/status")
             assert status_body["stale"] is True
             assert status_body["loops"]["fast"]["failures"] >= 1
