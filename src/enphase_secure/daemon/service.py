@@ -46,7 +46,6 @@ SAVE_EVERY_S = 30.0
 REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
-Subscriber = Callable[[Snapshot], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -82,7 +81,6 @@ class Daemon:
         self._gateway_error: str | None = None
         self._token_expires: datetime | None = None
         self._last_saved: datetime | None = None
-        self._subscribers: list[Subscriber] = []
         self._gateway_task: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
         self.web_url: str | None = None
@@ -164,10 +162,6 @@ class Daemon:
         if start >= end:
             raise ValueError("start must be before end")
         return await self._history.series(fields, start, end, resolution)
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        """Called with every published snapshot (fresh or stale); errors are logged, never raised."""
-        self._subscribers.append(subscriber)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -522,8 +516,3 @@ class Daemon:
                 await self._history.append(snapshot)
             except StorageError as err:
                 self._log.error("history write failed (figures still published): %s", err)
-        for subscriber in self._subscribers:
-            try:
-                await subscriber(snapshot)
-            except Exception:
-                self._log.exception("a snapshot subscriber failed")
