@@ -16,6 +16,18 @@ from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator
 
 
+async def _cli(*args: str) -> asyncio.subprocess.Process:
+    """``enphase-secure ARGS`` as a user runs it, with both outputs captured."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "enphase_secure.cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def _read_line(proc: asyncio.subprocess.Process, pattern: str, timeout: float = 20.0) -> re.Match[str]:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
@@ -39,18 +51,7 @@ async def _snapshot_when_ready(url: str, timeout: float = 20.0) -> dict[str, obj
 
 
 async def test_demo_serves_snapshots_and_stops_cleanly() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "enphase_secure.cli",
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--speed",
-        "60",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _cli("demo", "--listen", "127.0.0.1:0", "--speed", "60")
     try:
         match = await _read_line(proc, r"API (http://127\.0\.0\.1:\d+)/api/snapshot")
         body = await _snapshot_when_ready(f"{match.group(1)}/api/snapshot")
@@ -66,16 +67,7 @@ async def test_demo_serves_snapshots_and_stops_cleanly() -> None:
 async def test_run_with_config_file_and_bad_config_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[gateway]\nhost = "127.0.0.1"\ntoken_mode = "manual"\n[polling]\ninterval_s = 0.5\n')
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "enphase_secure.cli",
-        "run",
-        "-c",
-        str(bad),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _cli("run", "-c", str(bad))
     _, err = await proc.communicate()
     assert proc.returncode == 2
     assert b"polling.interval_s" in err
@@ -91,16 +83,7 @@ async def test_run_with_config_file_and_bad_config_exit_2(tmp_path: Path) -> Non
             f'[storage]\nstate_dir = "{tmp_path / "state"}"\n[web]\nlisten = "127.0.0.1:0"\n'
             '[log]\nlevel = "DEBUG"\n'
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "enphase_secure.cli",
-            "run",
-            "-c",
-            str(config),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await _cli("run", "-c", str(config))
         assert proc.stderr is not None
         try:
             url = None
@@ -138,16 +121,7 @@ async def test_run_with_a_taken_port_says_so_and_exits_2(tmp_path: Path) -> None
             '[gateway]\nhost = "127.0.0.1:1"\ntoken_mode = "manual"\ntoken = "a.b.c"\n'
             f'[storage]\nstate_dir = "{tmp_path / "state"}"\n[web]\nlisten = "127.0.0.1:{port}"\n'
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "enphase_secure.cli",
-            "run",
-            "-c",
-            str(config),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await _cli("run", "-c", str(config))
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert f"web.listen '127.0.0.1:{port}': cannot listen there" in err.decode()
