@@ -34,6 +34,8 @@ from ..gateway.info import read_info
 from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
+from ..outputs.build import build_outputs
+from ..outputs.bus import Health, OutputBus, Update
 from ..storage import History, HistorySettings, Series, open_history
 from ..web.api import create_app
 from .control_loop import ControlLoop
@@ -83,6 +85,7 @@ class Daemon:
         self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
+        self._bus = OutputBus([], clock=clock, logger=self._log)
         self.web_url: str | None = None
         self.ready = asyncio.Event()
 
@@ -134,6 +137,7 @@ class Daemon:
                 for p in self._pollers
             },
             "history": self._history.url if self._history else None,
+            "outputs": self._bus.status(),
         }
 
     @property
@@ -173,6 +177,8 @@ class Daemon:
             stack.push_async_callback(self._stop_control)
             await self._start_web()
             stack.push_async_callback(self._stop_web)
+            await self._start_outputs()
+            stack.push_async_callback(self._bus.stop)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
             self.ready.set()
             try:
@@ -199,6 +205,9 @@ class Daemon:
         ):
             state = await self._stop_control()
             await self._start_control(state)
+        if new.publish != old.publish:
+            await self._bus.stop()
+            await self._start_outputs()
         if new.storage != old.storage:
             self._log.warning("storage settings change at the next restart of the daemon")
         if (new.gateway, new.polling, new.site.phases) != (old.gateway, old.polling, old.site.phases):
@@ -231,6 +240,21 @@ class Daemon:
             await control.restore()
         self._control = control
         self._control_task = asyncio.create_task(control.run(), name="control")
+
+    async def _start_outputs(self) -> None:
+        self._bus = OutputBus(
+            build_outputs(self.config, logger=self._log), clock=self._clock, logger=self._log
+        )
+        await self._bus.start()
+
+    def health(self) -> Health:
+        info = self._capabilities.info if self._capabilities else None
+        return Health(
+            gateway_online=self._latest is not None and not self._latest.staleness.stale,
+            firmware=info.firmware if info else None,
+            token_expires_at=self._token_expires,
+            last_poll=self._last_ok,
+        )
 
     async def _stop_control(self) -> ControllerState:
         """Stop the controller loop; its state, to carry over to the next one."""
@@ -511,6 +535,7 @@ class Daemon:
 
     async def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
+        self._bus.offer(Update(snapshot, self.health(), self.control_view()))
         if self._history is not None:
             try:
                 await self._history.append(snapshot)
