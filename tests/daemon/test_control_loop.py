@@ -52,11 +52,21 @@ def _export(watts: float, at: datetime) -> Snapshot:
 
 
 class _Clock:
+    """The wall clock (``now``, may be stepped) and a monotonic one that only moves with ``advance``."""
+
     def __init__(self) -> None:
         self.now = START
+        self.mono_s = 0.0
 
     def __call__(self) -> datetime:
         return self.now
+
+    def monotonic(self) -> float:
+        return self.mono_s
+
+    def advance(self, seconds: float = 1.0) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.mono_s += seconds
 
 
 def _loop(
@@ -70,6 +80,7 @@ def _loop(
         latest=lambda: latest[-1] if latest else None,
         interval_s=1.0,
         clock=clock,
+        monotonic=clock.monotonic,
         logger=logging.getLogger("test.control"),
     )
 
@@ -84,7 +95,7 @@ async def test_restart_neither_refires_nor_forgets(tmp_path: Path) -> None:
         for _ in range(40):  # 2 kW of export for 40 s: on after the 30 s delay
             latest.append(_export(2000, clock.now))
             await loop.tick()
-            clock.now += timedelta(seconds=1)
+            clock.advance()
         await loop._runner.wait_idle()
         assert marker.read_text() == "on\n"
         assert loop.state.stage("heater").on
@@ -95,7 +106,7 @@ async def test_restart_neither_refires_nor_forgets(tmp_path: Path) -> None:
         for _ in range(10):
             latest.append(_export(2000, clock.now))
             assert await restarted.tick() == ()
-            clock.now += timedelta(seconds=1)
+            clock.advance()
         assert marker.read_text() == "on\n"  # not fired again
         events = await history.events(START, clock.now + timedelta(seconds=1))
         assert [(e.stage, e.ok) for e in events] == [("heater", True)]
@@ -112,7 +123,7 @@ async def test_dry_run_decides_but_runs_nothing(tmp_path: Path) -> None:
         for _ in range(40):
             latest.append(_export(2000, clock.now))
             issued += await loop.tick()
-            clock.now += timedelta(seconds=1)
+            clock.advance()
         await loop._runner.wait_idle()
         assert [(c.action, c.dry_run) for c in issued] == [("on", True)]
         assert not marker.exists()
