@@ -1,4 +1,5 @@
-"""kill -9 during an ``off`` action's retry, then restart: the relay still gets ``off``.
+"""kill -9 during an ``off`` action's retry, then restart: the relay still gets ``off``; SIGTERM with
+``on_shutdown = "off"``: the relay gets ``off`` before the daemon exits.
 
 Real subprocesses of ``enphase-secure run`` against the simulator, and a loopback relay that answers
 the first ``off`` with 503.
@@ -54,7 +55,15 @@ async def relay() -> AsyncIterator[tuple[Relay, str]]:
         await server.close()
 
 
-def _config(sim: Simulator, state_dir: Path, token_file: Path, relay_url: str, *, enabled: bool) -> str:
+def _config(
+    sim: Simulator,
+    state_dir: Path,
+    token_file: Path,
+    relay_url: str,
+    *,
+    enabled: bool,
+    on_shutdown: str = "leave",
+) -> str:
     return f"""
 [gateway]
 host = "{sim.host}"
@@ -69,6 +78,7 @@ listen = "127.0.0.1:0"
 [[control.stages]]
 name = "heater"
 enabled = {str(enabled).lower()}
+on_shutdown = "{on_shutdown}"
 start_above_w = 50
 stop_below_w = -100000
 start_delay_s = 0
@@ -159,3 +169,25 @@ async def test_kill_9_during_an_off_retry_then_restart_sends_off(
     assert (state["on"], state["delivery"], state["confirmed_on"]) == (False, "confirmed", False)
     assert heater["running"] is False
     assert resent_after_s < 10
+
+
+async def test_sigterm_applies_on_shutdown_off(tmp_path: Path, relay: tuple[Relay, str]) -> None:
+    recorder, relay_url = relay
+    recorder.offs_refused = 0
+    source = load_scenario_source("single-phase", speed=1, start=NOON)
+    async with run_simulator(source) as sim:
+        token_file = tmp_path / "token"
+        token_file.write_text(sim.issue_token())
+        config = tmp_path / "config.toml"
+        config.write_text(
+            _config(sim, tmp_path / "state", token_file, relay_url, enabled=True, on_shutdown="off")
+        )
+        daemon = await Run.start(config)
+        try:
+            await daemon.api_url()
+            await _until(lambda: recorder.got == ["on"], what=daemon)
+        finally:
+            stopped = await daemon.stop(signal.SIGTERM)
+    assert stopped == 0
+    assert recorder.got == ["on", "off"]
+    assert any('on_shutdown = "off"' in line for line in daemon.log)

@@ -9,7 +9,7 @@ import pytest
 from test_controller import T0, at, run_rows, settings, snap, stage
 
 from enphase_secure.control.controller import Command, shutdown, step
-from enphase_secure.control.delivery import MAX_RETRY_S, delivered, due, resend, retry_delay_s
+from enphase_secure.control.delivery import MAX_RETRY_S, delivered, due, resend, resume, retry_delay_s
 from enphase_secure.control.settings import TimeWindow
 from enphase_secure.control.state import ControllerState, Instant, StageState
 from enphase_secure.errors import StorageError
@@ -160,13 +160,15 @@ def test_version_1_state_migrates_keeping_each_stage() -> None:
     assert state.to_json(Instant(T0, 5000.0))["version"] == 2
 
 
-def test_an_unconfirmed_intent_is_due_at_once_after_a_restart() -> None:
+def test_an_unconfirmed_intent_is_due_at_once_when_taken_over() -> None:
     config = settings(stage(stop_delay_s=0))
     state, _ = run_rows(config, [(0, snap(2000), True), (10, snap(0), False)])
     saved = json.loads(json.dumps(state.to_json(at(10))))
     assert saved["stages"][0]["delivery"] == "pending"
-    restored = ControllerState.from_json(saved, Instant(T0 + timedelta(hours=1), 50.0))
-    (heater,) = due(restored, Instant(T0 + timedelta(hours=1), 50.0))
+    later = Instant(T0 + timedelta(hours=1), 50.0)
+    restored = ControllerState.from_json(saved, later)
+    assert due(restored, later) == ()
+    (heater,) = due(resume(restored, later), later)
     assert (heater.on, heater.intent) == (False, 2)
     assert resend(heater, dry_run=False)[1].reason == "re-sent after a restart"
 

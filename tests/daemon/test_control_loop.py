@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from daemon_helpers import wait_until
 
 from enphase_secure.config import control_plan, parse_config
 from enphase_secure.daemon.control_loop import ControlLoop
@@ -148,9 +149,12 @@ class _Relay:
         self.clock, self.statuses = clock, statuses
         self.got: list[tuple[float, str]] = []
         self.url = ""
+        self.stalled = False  # hold the requests until the client gives up
 
     async def handle(self, request: web.Request) -> web.Response:
         self.got.append((self.clock.mono_s, request.query["turn"]))
+        if self.stalled:
+            await asyncio.Event().wait()
         return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
 
 
@@ -266,6 +270,28 @@ async def test_an_intent_not_confirmed_before_a_crash_is_sent_at_the_next_start(
         await _ticks(restarted, clock, latest, 1, 2000)
         assert relay.got == [(0.0, "on"), (2.0, "on")]
         assert _heater(restarted)["state"]["delivery"] == "confirmed"
+
+
+async def test_a_reload_during_an_action_sends_it_again(tmp_path: Path) -> None:
+    clock, latest = _Clock(), []
+    async with (
+        _relay(clock, []) as relay,
+        await open_history(f"sqlite:///{tmp_path / 'h.db'}", clock=clock) as history,
+    ):
+        config = _relay_config(relay)
+        relay.stalled = True
+        old = _loop(config, history, clock, latest)
+        latest.append(_export(2000, clock.now))
+        await old.tick()
+        await wait_until(lambda: len(relay.got) == 1)
+        await old._runner.aclose()  # what a reload does to the loop it replaces
+        relay.stalled = False
+        clock.advance()
+        new = _loop(config, history, clock, latest)
+        new.take_over(old.state)
+        await _ticks(new, clock, latest, 1, 2000)
+        assert relay.got == [(0.0, "on"), (1.0, "on")]
+        assert _heater(new)["state"]["delivery"] == "confirmed"
 
 
 @pytest.mark.parametrize(("on_shutdown", "sent"), [("off", ["on", "off"]), ("leave", ["on"])])

@@ -53,6 +53,16 @@ def due(state: ControllerState, now: Instant) -> tuple[StageState, ...]:
     )
 
 
+def resume(state: ControllerState, now: Instant) -> ControllerState:
+    """Taking over a state (at start, after a reload): every unconfirmed intent is due at once."""
+    return ControllerState(
+        stages=tuple(
+            s if s.delivery == "confirmed" else dataclasses.replace(s, retry_at_s=now.mono_s)
+            for s in state.stages
+        )
+    )
+
+
 def resend(stage: StageState, *, dry_run: bool) -> tuple[StageState, Command]:
     """Another try of ``stage``'s intent: its command, and the stage no longer due meanwhile."""
     why = f"retry {stage.attempts}: {stage.last_error}" if stage.last_error else "re-sent after a restart"

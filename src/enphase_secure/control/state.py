@@ -95,7 +95,7 @@ class StageState:
 
     @classmethod
     def from_json(cls, data: object, now: Instant, *, version: int = STATE_VERSION) -> StageState:
-        """A saved stage; an unconfirmed intent is due for delivery at once (``retry_at_s`` = now)."""
+        """A saved stage (``control.delivery.resume`` makes its unconfirmed intent due again)."""
         if not isinstance(data, dict):
             raise StorageError(f"controller state: stage entry is not an object: {data!r}")
         name = data.get("name")
@@ -130,7 +130,6 @@ class StageState:
             delivery=delivery,
             intent=_count(data, "intent", where),
             attempts=_count(data, "attempts", where),
-            retry_at_s=None if delivery == "confirmed" else now.mono_s,
             last_error=error if isinstance(error, str) else None,
         )
 

@@ -21,7 +21,7 @@ from ..actions.base import ActionOutcome
 from ..actions.registry import StageActions
 from ..actions.runner import ActionRunner
 from ..control.controller import Command, shutdown, step
-from ..control.delivery import delivered, due, resend
+from ..control.delivery import delivered, due, resend, resume
 from ..control.settings import ControlSettings
 from ..control.state import MODES, ControllerState, Instant, Mode
 from ..energy.snapshot import Snapshot
@@ -69,9 +69,13 @@ class ControlLoop:
         if saved is None:
             return
         try:
-            self.state = ControllerState.from_json(saved, self._now())
+            self.take_over(ControllerState.from_json(saved, self._now()))
         except EnphaseSecureError as err:
             self._log.error("saved controller state unreadable, every stage starts off: %s", err)
+
+    def take_over(self, state: ControllerState) -> None:
+        """Continue from ``state`` (saved, or the previous loop's): unconfirmed intents due now."""
+        self.state = resume(state, self._now())
 
     async def _save(self) -> None:
         if self._history is None:

@@ -243,7 +243,7 @@ class Daemon:
             logger=self._log,
         )
         if state.stages:
-            control.state = state
+            control.take_over(state)
         else:
             await control.restore()
         self._control = control
