@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from actions_loopback import Received, Recorder
+from actions_loopback import Received, Recorder, recording_server
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from test_actions import APIKEY, TOKEN, VALUES, one
 
 from enphase_secure.actions.base import run_with_retries
@@ -22,32 +21,17 @@ API_KEY_HEADER = "relay-key-789"
 async def origin(http_server: Recorder) -> AsyncIterator[tuple[str, list[Received]]]:
     """A server that sends every request elsewhere (``http_server``, another port: another origin),
     except /here-old (and Home Assistant's switch.here), redirected on the same origin to /here-new."""
-    got: list[Received] = []
 
-    async def handle(request: web.Request) -> web.StreamResponse:
-        got.append(
-            Received(
-                request.method,
-                request.path,
-                request.query_string,
-                dict(request.headers),
-                await request.read(),
-            )
-        )
+    async def answer(request: web.Request) -> web.StreamResponse:
         if request.path in ("/here-old", "/api/services/switch/here"):
             raise web.HTTPTemporaryRedirect("/here-new")
         if request.path == "/here-new":
             return web.Response(text="ok")
         raise web.HTTPFound(f"{http_server.url}/stolen?apikey={APIKEY}")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield f"http://127.0.0.1:{server.port}", got
-    finally:
-        await server.close()
+    async with recording_server() as server:
+        server.answer = answer
+        yield server.url, server.requests
 
 
 async def test_http_never_takes_its_key_to_another_origin(

@@ -25,25 +25,20 @@ from enphase_secure.storage import History, open_history
 START = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
-def _config(marker: Path) -> object:
-    write = f"open({str(marker)!r}, 'a').write('$action\\n')"
+def _config(action: dict[str, object], **stage: object) -> object:
+    """One stage, ``heater``, running ``action`` for both on and off."""
+    heater = {"name": "heater", "start_above_w": 1000, "stop_below_w": 100, "start_delay_s": 30}
     return parse_config(
         {
             "gateway": {"host": "127.0.0.1", "token_mode": "manual", "token": "a.b.c"},
-            "control": {
-                "stages": [
-                    {
-                        "name": "heater",
-                        "start_above_w": 1000,
-                        "stop_below_w": 100,
-                        "start_delay_s": 30,
-                        "on": {"command": {"argv": [sys.executable, "-c", write]}},
-                        "off": {"command": {"argv": [sys.executable, "-c", write]}},
-                    }
-                ]
-            },
+            "control": {"stages": [{**heater, "on": action, "off": action, **stage}]},
         }
     )
+
+
+def _marker_config(marker: Path) -> object:
+    write = f"open({str(marker)!r}, 'a').write('$action\\n')"
+    return _config({"command": {"argv": [sys.executable, "-c", write]}})
 
 
 def _export(watts: float, at: datetime) -> Snapshot:
@@ -96,7 +91,7 @@ def _loop(
 
 async def test_restart_neither_refires_nor_forgets(tmp_path: Path) -> None:
     marker = tmp_path / "switched"
-    config = _config(marker)
+    config = _marker_config(marker)
     clock = _Clock()
     latest: list[Snapshot] = []
     async with await open_history(f"sqlite:///{tmp_path / 'h.db'}", clock=clock) as history:
@@ -127,7 +122,7 @@ async def test_dry_run_decides_but_runs_nothing(tmp_path: Path) -> None:
     clock = _Clock()
     latest: list[Snapshot] = []
     async with await open_history(f"sqlite:///{tmp_path / 'h.db'}", clock=clock) as history:
-        loop = _loop(_config(marker), history, clock, latest, dry_run=True)
+        loop = _loop(_marker_config(marker), history, clock, latest, dry_run=True)
         issued = []
         for _ in range(40):
             latest.append(_export(2000, clock.now))
@@ -174,25 +169,7 @@ async def _relay(clock: _Clock, statuses: list[int]) -> AsyncIterator[_Relay]:
 
 def _relay_config(relay: _Relay, **stage: object) -> object:
     action = {"http": {"url": f"{relay.url}?turn=$action", "method": "GET", "retries": 0}}
-    return parse_config(
-        {
-            "gateway": {"host": "127.0.0.1", "token_mode": "manual", "token": "a.b.c"},
-            "control": {
-                "stages": [
-                    {
-                        "name": "heater",
-                        "start_above_w": 1000,
-                        "stop_below_w": 100,
-                        "start_delay_s": 0,
-                        "stop_delay_s": 30,
-                        "on": action,
-                        "off": action,
-                        **stage,
-                    }
-                ]
-            },
-        }
-    )
+    return _config(action, **{"start_delay_s": 0, "stop_delay_s": 30, **stage})
 
 
 async def _ticks(
