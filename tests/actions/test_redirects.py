@@ -27,7 +27,7 @@ async def origin(http_server: Recorder) -> AsyncIterator[tuple[str, list[Receive
             raise web.HTTPTemporaryRedirect("/here-new")
         if request.path == "/here-new":
             return web.Response(text="ok")
-        raise web.HTTPFound(f"{http_server.url}/stolen?apikey={APIKEY}")
+        raise web.HTTPTemporaryRedirect(f"{http_server.url}/stolen?apikey={APIKEY}")
 
     async with recording_server() as server:
         server.answer = answer
@@ -45,7 +45,7 @@ async def test_http_never_takes_its_key_to_another_origin(
     attempts, error = await run_with_retries(action, VALUES)
     assert attempts == 1
     assert error is not None
-    assert f"HTTP 302 redirect to {http_server.url}/stolen" in error
+    assert f"HTTP 307 redirect to {http_server.url}/stolen" in error
     assert "another server, not followed" in error
     assert APIKEY not in error
     assert API_KEY_HEADER not in error
