@@ -15,6 +15,7 @@ deliberately differ, the assertion says so and checks the reason on the data:
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +25,12 @@ import pytest
 from pyenphase import Envoy
 from pyenphase.const import PHASENAMES, SupportedFeatures
 from pyenphase.models.envoy import EnvoyData
+from pyenphase.models.inverter import EnvoyInverter
 
 from enphase_secure.energy.merge import GatewayReadings, merge_snapshot
 from enphase_secure.energy.snapshot import MeterState, Snapshot
 from enphase_secure.errors import GatewayResponseError
+from enphase_secure.gateway import inverters as inverters_module
 from enphase_secure.gateway import quirks
 from enphase_secure.gateway.info import GatewayInfo
 from enphase_secure.gateway.inverters import InverterReports, read_inverter_device_data
@@ -353,3 +356,60 @@ def test_quirk_inactive_production_block(fixtures_dir: Path) -> None:
     assert block is not None
     assert not quirks.production_block_active(block.active_count)
     assert block.power_w != 0  # the values look plausible: only activeCount tells they are stale
+
+
+DEVICE_DATA_FOLDERS = [f for f in capture_folders() if (f / "ivp_pdm_device_data").is_file()]
+
+
+def test_captures_with_device_data_are_present() -> None:
+    assert {f.name for f in DEVICE_DATA_FOLDERS} >= {"8.2.4345_with_device_data", "8.3.5169_with_generator"}
+
+
+@pytest.mark.parametrize("folder", DEVICE_DATA_FOLDERS, ids=[f.name for f in DEVICE_DATA_FOLDERS])
+def test_device_data_detail_equals_the_document_and_pyenphase(folder: Path) -> None:
+    body = (folder / "ivp_pdm_device_data").read_bytes()
+    raw = json.loads(body)
+    ours = {r.serial: r for r in InverterReports.from_device_data(body).inverters}
+    records = {
+        v["sn"]: v
+        for v in raw.values()
+        if isinstance(v, dict) and v.get("devName") == "pcu" and v.get("active")
+    }
+    assert set(ours) == set(records)
+    assert ours
+    for serial, record in records.items():
+        mine, oracle = ours[serial], EnvoyInverter.from_device_data(record)
+        channel = record["channels"][0]
+        reading = channel["lastReading"]
+        # the document's values, in our units (W, V, A, Hz, °C, Wh)
+        assert mine.power_w == channel["watts"]["now"]
+        assert mine.max_power_w == channel["watts"]["max"]
+        assert mine.dc_voltage_v == pytest.approx(reading["dcVoltageINmV"] / 1000)
+        assert mine.dc_current_a == pytest.approx(reading["dcCurrentINmA"] / 1000)
+        assert mine.ac_voltage_v == pytest.approx(reading["acVoltageINmV"] / 1000)
+        assert mine.ac_frequency_hz == pytest.approx(reading["acFrequencyINmHz"] / 1000)
+        assert mine.temperature_c == reading["channelTemp"]
+        assert mine.today_wh == channel["wattHours"]["today"]
+        assert mine.lifetime_wh == pytest.approx(channel["lifetime"]["joulesProduced"] / 3600)
+        # pyenphase 4.2's reading of the same record
+        assert (mine.power_w, mine.max_power_w) == (oracle.last_report_watts, oracle.max_report_watts)
+        assert mine.last_report == datetime.fromtimestamp(oracle.last_report_date, UTC)
+        assert (mine.dc_voltage_v, mine.dc_current_a) == (oracle.dc_voltage, oracle.dc_current)
+        assert (mine.ac_voltage_v, mine.ac_frequency_hz) == (oracle.ac_voltage, oracle.ac_frequency)
+        assert mine.temperature_c == oracle.temperature
+        assert mine.today_wh == oracle.energy_today
+        assert round(mine.lifetime_wh or 0) == oracle.lifetime_energy
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+async def test_inverters_come_from_device_data_where_it_answers(folder: Path) -> None:
+    async with run_simulator(ReplaySource(folder)) as sim:
+        token = sim.issue_token()
+        async with GatewaySession(host=sim.host, tokens=ManualTokens(token=decode_token(token))) as session:
+            capabilities = await probe(session)
+    snap = merge_snapshot(capabilities.readings, time=datetime.now(UTC))
+    if capabilities.answers(inverters_module.DEVICE_DATA_PATH):
+        assert snap.inverters
+        assert all(i.dc_voltage_v is not None and i.lifetime_wh is not None for i in snap.inverters)
+    elif capabilities.answers(inverters_module.INVERTERS_PATH):
+        assert all(i.dc_voltage_v is None and i.today_wh is None for i in snap.inverters)

@@ -400,11 +400,9 @@ class Daemon:
         )
 
     async def _read_inverters(self, gw: GatewaySession) -> None:
-        path = inverters.INVERTERS_PATH
+        detailed = self._capabilities is not None and self._capabilities.answers(inverters.DEVICE_DATA_PATH)
         reports = (
-            await inverters.read_inverters(gw)
-            if self._capabilities is None or self._capabilities.answers(path)
-            else await inverters.read_inverter_device_data(gw)
+            await inverters.read_inverter_device_data(gw) if detailed else await inverters.read_inverters(gw)
         )
         self._readings = replace(self._readings, inverters=reports)
 
