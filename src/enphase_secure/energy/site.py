@@ -360,6 +360,22 @@ def account(
         ),
         tz,
     )
+    enriched = day_figures(
+        snapshot, counters=counters, grid_state=grid_state, inverters=inverters, tz=tz, metering=metering
+    )
+    return enriched, SiteEnergy(counters=counters, grid=grid_state, inverters=inverters)
+
+
+def day_figures(
+    snapshot: Snapshot,
+    *,
+    counters: DayCounters,
+    grid_state: GridIntegrator,
+    inverters: InverterEstimates,
+    tz: ZoneInfo,
+    metering: Metering,
+) -> Snapshot:
+    """``snapshot`` with its day figures (as of its own time) and the metering in force."""
     day = _Day(counters, snapshot.time, tz)
     g = snapshot.grid
     has_counters = "gateway.import" in counters.counters
@@ -406,7 +422,7 @@ def account(
         if _consumption_derived(snapshot)
         else day.flow(snapshot.consumption, "consumption")
     )
-    enriched = replace(
+    return replace(
         snapshot,
         production=production,
         consumption=consumption,
@@ -416,7 +432,6 @@ def account(
         storage=_storage_days(snapshot.storage, day, grid_state),
         inverters=tuple(_with_estimate(inv, inverters, snapshot.time, tz) for inv in snapshot.inverters),
     )
-    return enriched, SiteEnergy(counters=counters, grid=grid_state, inverters=inverters)
 
 
 def _phase_sum(values: Sequence[float | None], total: float | None) -> float | None:
