@@ -290,13 +290,8 @@ class GatewayRenderer:
         prod_w, prod_wh, prod_terms = self._gateway_view("production", phase)
         if kind == "net-consumption":  # the gateway computes net = total - production
             return other_w - prod_w, other_wh - prod_wh, [*other_terms, (PRODUCTION, -1.0)]
-        # total = production + net (+ storage CT)
-        power, lifetime, terms = other_w + prod_w, other_wh + prod_wh, other_terms + prod_terms
-        if self.cts.storage:
-            store_w, dis, chg = self._channel_power_energy("storage", phase)
-            power, lifetime = power + store_w, lifetime + dis - chg
-            terms += [(DISCHARGE, 1.0), (CHARGE, -1.0)]
-        return power, lifetime, terms
+        # total = production + net, a storage CT or not (8.2.127: 1714.424 + 129.407 = 1843.831 W)
+        return other_w + prod_w, other_wh + prod_wh, other_terms + prod_terms
 
     def _eim(
         self, kind: str, phases: list[tuple[float, float, float, float]], details: bool
