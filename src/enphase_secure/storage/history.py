@@ -85,6 +85,7 @@ class History:
         self._buckets: dict[Resolution, Bucket] = {}
         self._last_raw_slot: int | None = None
         self._last_inverter_report_s: dict[str, int] = {}
+        self._seen_inverter_report: dict[str, datetime] = {}  # last_report already looked at, by serial
         self._last_prune_ms: int | None = None
         self._pending = PendingBatch()
         self._kept_states: dict[str, Callable[[], Mapping[str, Any]]] = {}
@@ -181,9 +182,12 @@ class History:
 
     def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[InverterRow]:
         reports: list[InverterRow] = []
+        seen = self._seen_inverter_report
         for inverter in inverters:
-            if inverter.last_report is None:
+            # inverters report every 5-15 min: most ticks carry the report of the tick before
+            if inverter.last_report is None or seen.get(inverter.serial) == inverter.last_report:
                 continue
+            seen[inverter.serial] = inverter.last_report
             report_s = round(
                 _epoch_ms(inverter.last_report, f"inverter {inverter.serial} last_report") / 1000
             )
