@@ -242,8 +242,10 @@ class Daemon:
         return control.state if control is not None else ControllerState()
 
     async def _open_history(self) -> History:
+        interval_s = self.config.polling.interval_s
         settings = HistorySettings(
-            timezone=self.config.site.timezone, raw_interval_s=self.config.polling.interval_s
+            timezone=self.config.site.timezone,
+            raw_interval_s=max(interval_s, self.config.storage.raw_interval_s or interval_s),
         )
         state_dir = self.config.storage.state_dir
         try:
