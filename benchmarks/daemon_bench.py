@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,15 +292,22 @@ def per_loop(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=120.0, help="measured window (real seconds)")
+def run_bench(
+    description: str, seconds_help: str, bench: Callable[[float, str, Path], Awaitable[None]]
+) -> None:
+    """Parse ``--seconds`` and ``--scenario``, then run ``bench`` in a throwaway folder."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=120.0, help=seconds_help)
     parser.add_argument("--scenario", default="three-phase-battery", help="simulator live scenario")
     args = parser.parse_args()
     if args.seconds < 10:
         parser.error("--seconds: at least 10")
-    with tempfile.TemporaryDirectory(prefix="enphase-secure-daemon-bench-") as work:
+    with tempfile.TemporaryDirectory(prefix="enphase-secure-bench-") as work:
         asyncio.run(bench(args.seconds, args.scenario, Path(work)))
+
+
+def main() -> None:
+    run_bench(__doc__.splitlines()[0], "measured window (real seconds)", bench)
 
 
 if __name__ == "__main__":

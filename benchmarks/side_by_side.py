@@ -16,12 +16,10 @@ Then the ratios. Everything listens on 127.0.0.1; every process is stopped.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import bisect
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from daemon_bench import (
     fast_reads,
     get_json,
     proc_fields,
+    run_bench,
     sample_process,
     subprocess_logged,
     wait_for_line,
@@ -244,14 +243,7 @@ def main() -> None:
         host, token, seconds = sys.argv[2], sys.argv[3], float(sys.argv[4])
         print(json.dumps(asyncio.run(poll_with_pyenphase(host, token, seconds))))
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=120.0, help="measured window per client")
-    parser.add_argument("--scenario", default="three-phase-battery", help="simulator live scenario")
-    args = parser.parse_args()
-    if args.seconds < 10:
-        parser.error("--seconds: at least 10")
-    with tempfile.TemporaryDirectory(prefix="enphase-secure-side-by-side-") as work:
-        asyncio.run(bench(args.seconds, args.scenario, Path(work)))
+    run_bench(__doc__.splitlines()[0], "measured window per client (real seconds)", bench)
 
 
 if __name__ == "__main__":
