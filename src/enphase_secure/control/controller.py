@@ -46,6 +46,14 @@ Per stage, in this order of precedence:
    On -> off when ``available < stop_below_w`` or the battery or window condition fails, for
    ``stop_delay_s``, and on for at least ``min_on_s``. A timer restarts whenever its condition
    drops, even for one reading.
+5. Daily runtime (``control.runtime``), within 4: once ``max_daily_runtime_h`` is reached the stage
+   switches off at once and stays off for the rest of its runtime day; in a catch-up window, a
+   stage short of ``min_daily_runtime_h`` switches on when it must to finish by the window's end,
+   whatever the surplus, the battery and ``windows`` (it runs on the grid; no delay, no
+   ``min_off_s``), and off at once when the minimum is reached. Solar runtime counts first: a stage
+   the sun keeps on is left alone until the catch-up would need it anyway.
+
+Every step first adds the confirmed-on time since the previous step to each stage's runtime.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from enphase_secure.control import runtime
 from enphase_secure.control.settings import ControlSettings, StageSettings
 from enphase_secure.control.state import ControllerState, Instant, StageState
 from enphase_secure.control.surplus import battery_soc_pct, measured_surplus_w
@@ -79,7 +88,10 @@ class Command:
 def step(
     settings: ControlSettings, state: ControllerState, reading: Snapshot | None, now: Instant
 ) -> tuple[ControllerState, tuple[Command, ...]]:
-    previous = {stage.name: state.stage(stage.name) for stage in settings.stages}
+    previous = {
+        stage.name: runtime.account(stage, state.stage(stage.name), now, settings.timezone)
+        for stage in settings.stages
+    }
     decided: dict[str, StageState] = {}
     commands: list[Command] = []
     for rank, stage in enumerate(settings.stages):
@@ -165,6 +177,9 @@ def _decide(
     if available is None:
         return _without_data(settings, stage, prev, now)
     prev = dataclasses.replace(prev, unknown_since_s=None, failsafe=False)
+    daily = _daily(settings, stage, prev, now)
+    if daily is not None:
+        return daily
     blocked = _blocked_by(settings, stage, reading, now)
     if prev.on:
         if blocked is not None:
@@ -180,6 +195,31 @@ def _decide(
         return _hold(prev, f"off: surplus {available:.0f} W <= start_above_w {stage.start_above_w:g} W"), None
     why = f"surplus {available:.0f} W > start_above_w {stage.start_above_w:g} W"
     return _run_timer(prev, stage, "start", why=why, now=now)
+
+
+def _daily(
+    settings: ControlSettings, stage: StageSettings, prev: StageState, now: Instant
+) -> tuple[StageState, Switch | None] | None:
+    """The daily runtime's decision (cap, catch-up), or None: the surplus decides."""
+    capped = runtime.over_maximum(stage, prev)
+    if capped is not None:
+        if prev.on:
+            return _switch(prev, on=False, now=now, reason=capped), "off"
+        return _hold(prev, f"off: {capped}"), None
+    plan = runtime.catch_up(stage, prev, now, settings.timezone)
+    if prev.on and prev.catch_up:
+        if plan is not None:
+            return _hold(prev, f"on: {plan.reason()}"), None
+        done = (
+            f"catch-up done: {runtime.duration(prev.runtime_s)} of "
+            f"{runtime.duration(stage.min_daily_runtime_h * 3600)} today"
+        )
+        return _switch(prev, on=False, now=now, reason=done), "off"
+    if plan is None or not plan.due:
+        return None
+    if prev.on:
+        return _hold(dataclasses.replace(prev, catch_up=True), f"on: {plan.reason()}"), None
+    return _switch(prev, on=True, now=now, reason=plan.reason(), catch_up=True), "on"
 
 
 def _run_timer(
@@ -249,7 +289,14 @@ def _blocked_by(
 
 
 def _switch(
-    prev: StageState, *, on: bool, now: Instant, reason: str, disabled: bool = False, failsafe: bool = False
+    prev: StageState,
+    *,
+    on: bool,
+    now: Instant,
+    reason: str,
+    disabled: bool = False,
+    failsafe: bool = False,
+    catch_up: bool = False,
 ) -> StageState:
     """A new intent: pending until its actions confirm it (``control.delivery``)."""
     return dataclasses.replace(
@@ -260,6 +307,7 @@ def _switch(
         stop_timer_since_s=None,
         disabled=disabled,
         failsafe=failsafe,
+        catch_up=catch_up,
         reason=reason,
         delivery="pending",
         intent=prev.intent + 1,
