@@ -55,20 +55,23 @@ def account(stage: StageSettings, prev: StageState, now: Instant, zone: tzinfo |
     local = local_time(now, zone)
     day = runtime_day(local, stage.day_starts_at)
     same_day = prev.runtime_day == day
-    runtime_s = prev.runtime_s if same_day else 0.0
+    runtime_s, energy_wh = (prev.runtime_s, prev.energy_wh) if same_day else (0.0, 0.0)
     if prev.counted_at_s is not None and prev.confirmed_on:
         elapsed_s = max(now.mono_s - prev.counted_at_s, 0.0)
         if not same_day:
             since_start_s = (local - day_start(day, stage.day_starts_at, local.tzinfo)).total_seconds()
             elapsed_s = min(elapsed_s, max(since_start_s, 0.0))
         runtime_s += elapsed_s
-    return dataclasses.replace(prev, runtime_day=day, runtime_s=runtime_s, counted_at_s=now.mono_s)
+        energy_wh += elapsed_s * (stage.load_w if prev.level_w is None else prev.level_w) / 3600
+    return dataclasses.replace(
+        prev, runtime_day=day, runtime_s=runtime_s, energy_wh=energy_wh, counted_at_s=now.mono_s
+    )
 
 
-def today_s(stage: StageSettings, state: StageState, now: Instant, zone: tzinfo | None) -> float:
-    """The runtime of the runtime day ``now`` is in (0 when the stage has not run in it yet)."""
+def today(stage: StageSettings, state: StageState, now: Instant, zone: tzinfo | None) -> tuple[float, float]:
+    """Runtime (s) and energy (Wh) of the runtime day ``now`` is in (0 before the stage ran in it)."""
     same_day = state.runtime_day == runtime_day(local_time(now, zone), stage.day_starts_at)
-    return state.runtime_s if same_day else 0.0
+    return (state.runtime_s, state.energy_wh) if same_day else (0.0, 0.0)
 
 
 def over_maximum(stage: StageSettings, state: StageState) -> str | None:

@@ -13,6 +13,7 @@ from typing import Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from enphase_secure.control.fields import Fields
+from enphase_secure.control.proportional import ProportionalSettings
 from enphase_secure.errors import ConfigError
 
 Phase = Literal[1, 2, 3, "total"]
@@ -70,6 +71,7 @@ class StageSettings:
     max_daily_runtime_h: float | None = None
     catch_up_windows: tuple[TimeWindow, ...] = ()
     day_starts_at: time = time(0)  # local time the runtime day begins
+    proportional: ProportionalSettings | None = None  # kind = "proportional": a dimmer, not a switch
 
     @classmethod
     def from_mapping(
@@ -84,10 +86,15 @@ class StageSettings:
             phase = phase_raw
         else:
             raise ConfigError(f"{f.key('phase')}: {phase_raw!r} is not 1, 2, 3 or 'total'")
+        proportional = (
+            ProportionalSettings.from_fields(f)
+            if f.choice("kind", ("switch", "proportional"), "switch") == "proportional"
+            else None
+        )
         stage = cls(
             name=f.required_str("name"),
-            start_above_w=f.required_number("start_above_w"),
-            stop_below_w=f.required_number("stop_below_w"),
+            start_above_w=f.required_number("start_above_w") if proportional is None else 0.0,
+            stop_below_w=f.required_number("stop_below_w") if proportional is None else 0.0,
             start_delay_s=f.number("start_delay_s", 60.0, minimum=0),
             stop_delay_s=f.number("stop_delay_s", 60.0, minimum=0),
             min_on_s=f.number("min_on_s", 0.0, minimum=0),
@@ -105,10 +112,11 @@ class StageSettings:
             max_daily_runtime_h=f.optional_number("max_daily_runtime_h", minimum=0, maximum=24),
             catch_up_windows=_windows(f, "catch_up_windows"),
             day_starts_at=_day_start(f),
+            proportional=proportional,
         )
         f.done(also_allowed=ACTION_KEYS)
         stage._check_runtime(f)
-        if stage.stop_below_w >= stage.start_above_w:
+        if proportional is None and stage.stop_below_w >= stage.start_above_w:
             raise ConfigError(
                 f"{f.key('stop_below_w')}: must be below start_above_w "
                 f"({stage.stop_below_w:g} >= {stage.start_above_w:g}), or the stage would flap"
@@ -121,6 +129,11 @@ class StageSettings:
             raise ConfigError(
                 f"{f.key('max_daily_runtime_h')}: {maximum:g} is below min_daily_runtime_h "
                 f"{self.min_daily_runtime_h:g}"
+            )
+        if self.proportional is not None and (self.min_daily_runtime_h or maximum is not None):
+            raise ConfigError(
+                f"{f.key('min_daily_runtime_h')}: the daily runtime is for on/off stages, "
+                'not kind = "proportional"'
             )
         if self.min_daily_runtime_h and not self.catch_up_windows:
             raise ConfigError(

@@ -75,6 +75,11 @@ class StageState:
     runtime_s: float = 0.0  # confirmed-on seconds in that day
     counted_at_s: float | None = None  # runtime counted up to here; not saved (time down is not counted)
     catch_up: bool = False  # switched on by the catch-up, which also switches it off
+    energy_wh: float = 0.0  # drawn in the runtime day: load_w (or the level) x confirmed-on time
+    level_w: float | None = None  # a proportional stage's intended level (None: an on/off stage)
+    level_pct: float | None = None
+    pi_integral_w: float = 0.0
+    level_at_s: float | None = None  # its last PI update
 
     @property
     def running(self) -> bool:
@@ -99,6 +104,11 @@ class StageState:
             "runtime_day": self.runtime_day.isoformat() if self.runtime_day else None,
             "runtime_s": round(self.runtime_s, 1),
             "catch_up": self.catch_up,
+            "energy_wh": round(self.energy_wh, 1),
+            "level_w": self.level_w,
+            "level_pct": self.level_pct,
+            "pi_integral_w": self.pi_integral_w,
+            "level_at": _iso(now.wall_of(self.level_at_s)),
         }
 
     @classmethod
@@ -147,6 +157,11 @@ class StageState:
             runtime_day=_day(data, "runtime_day", where),
             runtime_s=_seconds(data, "runtime_s", where),
             catch_up=_bool(data, "catch_up", where),
+            energy_wh=_amount(data, "energy_wh", where),
+            level_w=_optional_amount(data, "level_w", where),
+            level_pct=_optional_amount(data, "level_pct", where),
+            pi_integral_w=_amount(data, "pi_integral_w", where),
+            level_at_s=now.mono_of(_time(data, "level_at", where)),
         )
 
 
@@ -212,6 +227,20 @@ def _seconds(data: dict[str, Any], key: str, where: str) -> float:
     value = data.get(key, 0.0)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86_400 * 2:
         raise StorageError(f"{where}: field {key!r} is not a number of seconds in a day: {value!r}")
+    return float(value)
+
+
+def _amount(data: dict[str, Any], key: str, where: str) -> float:
+    value = _optional_amount(data, key, where)
+    return 0.0 if value is None else value
+
+
+def _optional_amount(data: dict[str, Any], key: str, where: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise StorageError(f"{where}: field {key!r} is not a non-negative number: {value!r}")
     return float(value)
 
 

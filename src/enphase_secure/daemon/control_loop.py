@@ -214,7 +214,7 @@ class ControlLoop:
             ended = before.stage(stage.name)
             if ended.runtime_day is None or ended.runtime_day == self.state.stage(stage.name).runtime_day:
                 continue
-            energy_kwh = stage.load_w * ended.runtime_s / 3.6e6
+            energy_kwh = ended.energy_wh / 1000
             action = (
                 f"runtime {ended.runtime_day.isoformat()}: {runtime.duration(ended.runtime_s)}, "
                 f"{energy_kwh:.2f} kWh"
@@ -230,14 +230,15 @@ class ControlLoop:
             self._log.error("could not store an action outcome: %s", err)
 
     def _runtime_view(self, stage: StageSettings, now: Instant) -> dict[str, Any]:
-        today_s = runtime.today_s(stage, self.state.stage(stage.name), now, self.settings.timezone)
+        today_s, energy_wh = runtime.today(stage, self.state.stage(stage.name), now, self.settings.timezone)
         return {
+            "kind": "switch" if stage.proportional is None else "proportional",
             "min_daily_runtime_h": stage.min_daily_runtime_h,
             "max_daily_runtime_h": stage.max_daily_runtime_h,
             "catch_up_windows": [str(w) for w in stage.catch_up_windows],
             "day_starts_at": f"{stage.day_starts_at:%H:%M}",
             "runtime_today_h": round(today_s / 3600, 3),
-            "energy_today_wh": round(stage.load_w * today_s / 3600, 1),
+            "energy_today_wh": round(energy_wh, 1),
         }
 
     def view(self) -> dict[str, Any]:
