@@ -3,8 +3,8 @@ heater (2 kW, 3 h a day, off-peak 22:00-06:00) switched over the simulator's HTT
 
 A sunny day gives it its 3 h from solar alone and no catch-up runs; on a grey day the sun never
 starts it and the catch-up gives it the 3 h, late in the window, finished by 06:00, and no more.
-The simulator runs fast (a daemon tick of 1 s is an hour), and on the grey day slowly where the
-catch-up starts and stops, so that the ticks are a minute of simulated time there."""
+The simulator runs fast (a daemon tick of 1 s is half an hour by day, an hour at night), and on the
+grey day slowly where the catch-up starts and stops, so that the ticks are a minute there."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ SLOW = ((time(2, 45), time(3, 5)), (time(5, 45), time(6, 5)))  # around the catc
 
 def _speed_for(now: datetime, slow: bool) -> float:
     local = now.astimezone(PARIS).time()
-    return 60.0 if slow and any(start <= local < end for start, end in SLOW) else 3600.0
+    if slow and any(start <= local < end for start, end in SLOW):
+        return 60.0
+    return 1800.0 if time(8) <= local < time(22, 30) else 3600.0
 
 
 def _heater(sim: Simulator) -> dict[str, Any]:
@@ -104,14 +106,14 @@ def _heater_view(day: Day) -> dict[str, Any]:
 async def test_a_sunny_day_gives_the_3_hours_from_solar_alone(tmp_path: Path) -> None:
     start = datetime(2024, 6, 21, 8, tzinfo=PARIS)
     day = await _live_day(tmp_path, 10, start, datetime(2024, 6, 22, 8, 30, tzinfo=PARIS), slow=False)
-    sunset = datetime(2024, 6, 21, 21, 30, tzinfo=PARIS)
-    solar_h = day.on_hours(start, sunset)
+    off_peak = datetime(2024, 6, 21, 22, tzinfo=PARIS)
+    solar_h = day.on_hours(start, off_peak)
     next_day = datetime(2024, 6, 22, 7, tzinfo=PARIS)  # the runtime day's end
-    night_h = day.on_hours(sunset, next_day)
-    print(f"\nsunny day: heater on {solar_h:.2f} h from solar, {night_h:.2f} h at night")
+    night_h = day.on_hours(off_peak, next_day)
+    print(f"\nsunny day: heater on {solar_h:.2f} h from solar, {night_h:.2f} h off-peak")
     assert solar_h >= 3.0
     assert night_h == 0.0  # no catch-up: the sun gave the minimum
-    assert all(t < sunset for t, _ in day.switchings() if t < next_day)
+    assert all(t < off_peak for t, _ in day.switchings() if t < next_day)
     # the runtime day (07:00-07:00) of the 21st ended: its runtime and energy are in the history
     (ended,) = [e for e in day.events if e.action.startswith("runtime ")]
     assert ended.action.startswith("runtime 2024-06-21: ")
