@@ -74,20 +74,20 @@ def test_step_response_settles_near_the_target_in_a_few_commands() -> None:
 
 
 def test_dead_band_sends_nothing() -> None:
-    result = regulate(PI, level_w=1000.0, integral_w=1000.0, grid_w=-50.0 + 25.0, dt_s=5.0)
+    result = regulate(PI, level_w=1000.0, integral_w=1000.0, grid_w=-50.0 + 25.0)
     assert (result.level_w, result.integral_w, result.send) == (1000.0, 1000.0, False)
-    outside = regulate(PI, level_w=1000.0, integral_w=1000.0, grid_w=-50.0 + 200.0, dt_s=5.0)
+    outside = regulate(PI, level_w=1000.0, integral_w=1000.0, grid_w=-50.0 + 200.0)
     assert outside.send
     assert outside.level_w < 1000.0  # importing more than the target: less power to the load
 
 
 def test_small_changes_are_not_sent_but_accumulate() -> None:
     # 45 W over the dead band: each update moves less than min_step (2 % = 60 W) at first
-    first = regulate(PI, level_w=1000.0, integral_w=1000.0, grid_w=-50.0 + 45.0, dt_s=5.0)
+    first = regulate(PI, level_w=1000.0, integral_w=1000.0, grid_w=-50.0 + 45.0)
     assert not first.send
     assert first.level_w == 1000.0
     assert first.integral_w < 1000.0  # the integral keeps the error: it is sent once large enough
-    second = regulate(PI, level_w=1000.0, integral_w=first.integral_w, grid_w=-5.0, dt_s=5.0)
+    second = regulate(PI, level_w=1000.0, integral_w=first.integral_w, grid_w=-5.0)
     assert second.send
     assert second.level_w < 1000.0 - 60.0 + 1e-9
 

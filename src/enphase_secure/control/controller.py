@@ -243,9 +243,8 @@ def _decide_level(
     if prev.level_at_s is not None and _seconds(prev.level_at_s, now) < pi.min_interval_s:
         return prev, None
     assert surplus_w is not None
-    dt_s = pi.min_interval_s if prev.level_at_s is None else _seconds(prev.level_at_s, now)
     grid_w = -surplus_w
-    new = proportional.regulate(pi, level_w=level_w, integral_w=prev.pi_integral_w, grid_w=grid_w, dt_s=dt_s)
+    new = proportional.regulate(pi, level_w=level_w, integral_w=prev.pi_integral_w, grid_w=grid_w)
     updated = dataclasses.replace(prev, pi_integral_w=new.integral_w, level_at_s=now.mono_s)
     why = f"grid {grid_w:.0f} W, target {pi.target_grid_w:g} W"
     if not new.send:

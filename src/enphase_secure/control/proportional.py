@@ -7,15 +7,17 @@ stage takes what the higher-priority stages leave. Error ``e = g − target``; e
 ``min_interval_s`` (at most one command that often)::
 
     e = 0 within ±dead_band_w
-    I = clamp(I − ki_per_s · dt · e, 0, max_w)
+    I = clamp(I − ki · e, 0, max_w)
     level = clamp(−kp · e + I, level_before ± max_step_pct, 0, max_w)
 
 A command goes out only when the level moved by at least ``min_step_pct`` of ``max_w`` (or reached 0
 or ``max_w``). Anti-windup by back-calculation: when the step limit or a bound cut the level, the
 integral is set back to what was applied (``I = level + kp · e``), so after a long saturation the
-loop answers at the next command instead of unwinding first. The default gains (kp 0.1, ki 0.14/s:
-0.7 per 5 s) keep the discrete loop's poles at about 0.43 and −0.23 for a load that shows on the
-meter one interval later: settled within a few commands, little overshoot.
+loop answers at the next command instead of unwinding first. The gains are per update, not per
+second: a level shows on the meter at the next reading (the plant is a gain of 1 with no dynamics
+of its own), so how often the loop runs does not change its stability. The defaults (kp 0.1,
+ki 0.7) put the discrete loop's poles at about 0.43 and −0.23: settled within a few commands,
+little overshoot.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from enphase_secure.control.fields import Fields
-
-MAX_DT_FACTOR = 3.0  # an interval longer than this many min_interval_s integrates as this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class ProportionalSettings:
     min_interval_s: float = 5.0
     min_step_pct: float = 2.0  # of max_w: a smaller change sends nothing
     kp: float = 0.1
-    ki_per_s: float = 0.14
+    ki: float = 0.7
 
     @classmethod
     def from_fields(cls, f: Fields) -> ProportionalSettings:
@@ -48,7 +48,7 @@ class ProportionalSettings:
             min_interval_s=f.number("min_interval_s", 5.0, minimum=1),
             min_step_pct=f.number("min_step_pct", 2.0, minimum=0, maximum=50),
             kp=f.number("kp", 0.1, minimum=0, maximum=1),
-            ki_per_s=f.number("ki_per_s", 0.14, minimum=0, maximum=1),
+            ki=f.number("ki", 0.7, minimum=0, maximum=1),
         )
 
 
@@ -60,14 +60,13 @@ class Regulation:
 
 
 def regulate(
-    settings: ProportionalSettings, *, level_w: float, integral_w: float, grid_w: float, dt_s: float
+    settings: ProportionalSettings, *, level_w: float, integral_w: float, grid_w: float
 ) -> Regulation:
     """One PI update from the level now applied and the measured grid power."""
     error = grid_w - settings.target_grid_w
     if abs(error) <= settings.dead_band_w:
         error = 0.0
-    dt_s = min(dt_s, MAX_DT_FACTOR * settings.min_interval_s)
-    integral = _clamp(integral_w - settings.ki_per_s * dt_s * error, 0.0, settings.max_w)
+    integral = _clamp(integral_w - settings.ki * error, 0.0, settings.max_w)
     wanted = -settings.kp * error + integral
     step = settings.max_step_pct / 100 * settings.max_w
     level = _clamp(_clamp(wanted, level_w - step, level_w + step), 0.0, settings.max_w)
