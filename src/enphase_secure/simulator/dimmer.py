@@ -1,21 +1,28 @@
 """Dimmable loads of the simulated house (a water heater behind a Shelly Dimmer or a solar router):
-power = level x ``max_w``, on one phase, the level set over HTTP.
+power = level x ``max_w``, on one phase, the level set over HTTP or MQTT.
 
 ``POST /simulator/dimmers/{name}?level_pct=42`` (or a JSON body ``{"level_pct": 42}``) sets it;
 ``GET /simulator/dimmers`` lists them with their level, power and every level set (simulated time).
-Added from Python (``LiveSource.dimmers.add``), not by scenarios.
+``follow_mqtt`` sets them from ``simulator/dimmers/{name}/set`` messages (``42`` or
+``{"level_pct": 42}``). Added from Python (``LiveSource.dimmers.add``), not by scenarios.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import aiomqtt
 from aiohttp import web
+
+MQTT_PREFIX = "simulator/dimmers"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -73,6 +80,20 @@ class Dimmers:
             per_phase[each.phase - 1] += each.power_w
         self._apply(per_phase)
 
+    async def follow_mqtt(self, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+        """Until cancelled: each ``simulator/dimmers/{name}/set`` message sets that dimmer's level."""
+        async with aiomqtt.Client(host, port) as client:
+            await client.subscribe(f"{MQTT_PREFIX}/+/set", qos=1)
+            if ready is not None:
+                ready.set()
+            async for message in client.messages:
+                name = str(message.topic).removeprefix(f"{MQTT_PREFIX}/").removesuffix("/set")
+                payload = message.payload if isinstance(message.payload, bytes) else b""
+                try:
+                    self.set_level(name, _level(json.loads(payload or b"null")))
+                except (KeyError, ValueError) as err:
+                    _log.warning("simulator dimmer %r: MQTT message ignored (%s): %r", name, err, payload)
+
     def routes(self) -> Sequence[web.RouteDef]:
         return [web.get("/simulator/dimmers", self._get), web.post("/simulator/dimmers/{name}", self._post)]
 
@@ -89,15 +110,21 @@ class Dimmers:
                 raise web.HTTPBadRequest(text='body must be JSON {"level_pct": 0..100}') from None
             raw = body.get("level_pct") if isinstance(body, dict) else None
         try:
-            level = float(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else None
-        except ValueError:
-            level = None
-        if level is None:
-            raise web.HTTPBadRequest(text=f"level_pct {raw!r} is not a number (0..100)")
-        try:
-            self.set_level(name, level)
+            self.set_level(name, _level(raw))
         except KeyError:
             raise web.HTTPNotFound(text=f"no dimmer named {name!r}") from None
         except ValueError as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         return web.json_response(self.by_name[name].to_json())
+
+
+def _level(raw: object) -> float:
+    """``42``, ``"42.5"`` or ``{"level_pct": 42}`` as a number (ValueError otherwise)."""
+    if isinstance(raw, dict):
+        raw = raw.get("level_pct")
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise ValueError(f"level_pct {raw!r} is not a number (0..100)")
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"level_pct {raw!r} is not a number (0..100)") from None
