@@ -27,6 +27,7 @@ from .actions.mqtt import MqttBroker
 from .actions.registry import ActionContext, StageActions, build_control_actions
 from .control.settings import ControlSettings
 from .errors import ConfigError
+from .web.security import is_loopback
 
 DEFAULT_STATE_DIR = Path("/var/lib/enphase-secure")
 DEFAULT_ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
@@ -206,6 +207,9 @@ class StorageConfig(_Section):
 
 class WebConfig(_Section):
     listen: str = "127.0.0.1:8080"
+    token: SecretStr | None = Field(default=None, description="default: generated into <state_dir>/api_token")
+    token_file: Path | None = None
+    max_connections: int = Field(default=64, ge=1, le=10_000)
 
     @field_validator("listen")
     @classmethod
@@ -214,6 +218,31 @@ class WebConfig(_Section):
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError(f"{value!r} is not HOST:PORT")
         return value
+
+    @model_validator(mode="after")
+    def _token(self) -> WebConfig:
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("give either token or token_file, not both")
+        if self.token is None and self.token_file is None and not is_loopback(self.listen.rpartition(":")[0]):
+            raise ValueError(
+                f"listen {self.listen!r} is reachable from the network: set token or token_file "
+                "(the API token its clients must send)"
+            )
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def token_value(self) -> SecretStr | None:
+        """The configured API token (read from token_file when given there); None: use the generated one."""
+        if self.token_file is not None:
+            return _read_secret_file(self.token_file, "web.token_file")
+        return self.token
 
 
 class LogConfig(_Section):

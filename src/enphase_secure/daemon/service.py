@@ -20,8 +20,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiohttp import web
-
 from ..config import Config, control_plan
 from ..control.state import ControllerState
 from ..energy.merge import GatewayReadings, merge_snapshot
@@ -35,10 +33,10 @@ from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
 from ..storage import History, HistorySettings, Series, open_history
-from ..web.api import create_app
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
+from .web_server import ApiServer
 
 Clock = Callable[[], datetime]
 SITE_STATE_KEY = "site_energy"
@@ -82,7 +80,7 @@ class Daemon:
         self._token_expires: datetime | None = None
         self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
-        self._web_runner: web.AppRunner | None = None
+        self._api = ApiServer(self, self._log)
         self.web_url: str | None = None
         self.ready = asyncio.Event()
 
@@ -134,6 +132,7 @@ class Daemon:
                 for p in self._pollers
             },
             "history": self._history.url if self._history else None,
+            "api": self._api.status(),
         }
 
     @property
@@ -171,7 +170,7 @@ class Daemon:
             await self._restore_state()
             await self._start_control(ControllerState())
             stack.push_async_callback(self._stop_control)
-            await self._start_web()
+            await self._start_web(self.config)
             stack.push_async_callback(self._stop_web)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
             self.ready.set()
@@ -189,7 +188,7 @@ class Daemon:
         ConfigError (nothing changed) when the new web.listen cannot be bound.
         """
         if new.web != self.config.web:
-            await self._start_web(new.web.listen)
+            await self._start_web(new)
         old, self.config = self.config, new
         if (new.control, new.publish, new.site, new.polling) != (
             old.control,
@@ -283,30 +282,13 @@ class Daemon:
             return
         self._last_saved = now
 
-    async def _start_web(self, listen: str | None = None) -> None:
-        """Serve the API on ``listen`` (default: the config's), then stop the previous server if any.
-
-        ConfigError naming web.listen when the address cannot be bound; the previous server stays.
-        """
-        listen = listen or self.config.web.listen
-        host, _, port = listen.rpartition(":")
-        runner = web.AppRunner(create_app(self), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host.strip("[]"), int(port)).start()
-        except OSError as err:
-            await runner.cleanup()
-            raise ConfigError(f"web.listen {listen!r}: cannot listen there: {err.strerror}") from err
-        await self._stop_web()
-        self._web_runner = runner
-        bound = runner.addresses[0]
-        self.web_url = f"http://{bound[0]}:{bound[1]}"
-        self._log.info("API on %s", self.web_url)
+    async def _start_web(self, new: Config) -> None:
+        """ConfigError naming web.listen when it cannot be bound (the previous server stays)."""
+        await self._api.start(new.web, new.storage.state_dir)
+        self.web_url = self._api.url
 
     async def _stop_web(self) -> None:
-        if self._web_runner is not None:
-            await self._web_runner.cleanup()
-            self._web_runner = None
+        await self._api.stop()
 
     # --- the gateway ----------------------------------------------------------------------------
     async def _run_gateway(self) -> None:

@@ -11,6 +11,8 @@ from aiohttp import web
 from ..energy.snapshot import Snapshot
 from ..errors import StorageError
 from ..storage import Series
+from .connections import ConnectionGuard, ConnectionLimits
+from .security import ApiSecurity
 
 
 class DaemonView(Protocol):
@@ -59,7 +61,7 @@ async def _set_control(request: web.Request) -> web.Response:
     stage = request.match_info["stage"]
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return web.json_response({"error": 'body must be JSON: {"mode": "on" | "off" | "auto"}'}, status=400)
     mode = body.get("mode") if isinstance(body, dict) else None
     if not isinstance(mode, str):
@@ -104,8 +106,15 @@ async def _history(request: web.Request) -> web.Response:
     return web.json_response(series.to_json())
 
 
-def create_app(view: DaemonView) -> web.Application:
-    app = web.Application()
+def create_app(
+    view: DaemonView, *, security: ApiSecurity | None = None, connections: ConnectionGuard | None = None
+) -> web.Application:
+    """``security`` None: no token, every write refused."""
+    guard = connections or ConnectionGuard(ConnectionLimits())
+    app = web.Application(
+        middlewares=[guard.middleware, (security or ApiSecurity()).middleware],
+        client_max_size=guard.limits.max_body_bytes,
+    )
     app[VIEW_KEY] = view
     app.router.add_get("/api/snapshot", _snapshot)
     app.router.add_get("/api/status", _status)
