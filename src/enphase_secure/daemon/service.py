@@ -32,6 +32,8 @@ from ..gateway.info import read_info
 from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
+from ..outputs.build import build_outputs
+from ..outputs.bus import Health, OutputBus, Update
 from ..storage import History, HistorySettings, Series, open_history
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
@@ -81,6 +83,7 @@ class Daemon:
         self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
         self._api = ApiServer(self, self._log)
+        self._bus = OutputBus([], clock=clock, logger=self._log)
         self.web_url: str | None = None
         self.ready = asyncio.Event()
 
@@ -133,6 +136,7 @@ class Daemon:
             },
             "history": self._history.url if self._history else None,
             "api": self._api.status(),
+            "outputs": self._bus.status(),
         }
 
     @property
@@ -172,6 +176,8 @@ class Daemon:
             stack.push_async_callback(self._stop_control)
             await self._start_web(self.config)
             stack.push_async_callback(self._stop_web)
+            await self._start_outputs()
+            stack.push_async_callback(self._bus.stop)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
             self.ready.set()
             try:
@@ -198,6 +204,9 @@ class Daemon:
         ):
             state = await self._stop_control()
             await self._start_control(state)
+        if new.publish != old.publish:
+            await self._bus.stop()
+            await self._start_outputs()
         if new.storage != old.storage:
             self._log.warning("storage settings change at the next restart of the daemon")
         if (new.gateway, new.polling, new.site.phases) != (old.gateway, old.polling, old.site.phases):
@@ -230,6 +239,21 @@ class Daemon:
             await control.restore()
         self._control = control
         self._control_task = asyncio.create_task(control.run(), name="control")
+
+    async def _start_outputs(self) -> None:
+        self._bus = OutputBus(
+            build_outputs(self.config, logger=self._log), clock=self._clock, logger=self._log
+        )
+        await self._bus.start()
+
+    def health(self) -> Health:
+        info = self._capabilities.info if self._capabilities else None
+        return Health(
+            gateway_online=self._latest is not None and not self._latest.staleness.stale,
+            firmware=info.firmware if info else None,
+            token_expires_at=self._token_expires,
+            last_poll=self._last_ok,
+        )
 
     async def _stop_control(self) -> ControllerState:
         """Stop the controller loop; its state, to carry over to the next one."""
@@ -493,6 +517,7 @@ class Daemon:
 
     async def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
+        self._bus.offer(Update(snapshot, self.health(), self.control_view()))
         if self._history is not None:
             try:
                 await self._history.append(snapshot)

@@ -1,0 +1,105 @@
+"""The figures table: which figures a site has, their per-phase variants and their values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from enphase_secure.outputs.figures import (
+    INVERTER_FIGURES,
+    KINDS,
+    SITE_FIGURES,
+    Device,
+    Kind,
+    SiteShape,
+    resolve,
+    site_points,
+    stage_points,
+    voltage_v,
+)
+
+ORIGINAL_IDS = {  # ../shared/jeedom-commands.md
+    "PwattsNow", "PwattHoursToday", "PwattHoursSevenDays", "PwattHoursLifetime", "CwattsNow",
+    "CwattHoursToday", "CwattHoursSevenDays", "CwattHoursLifetime", "CwattsNowNet", "CwattHoursTodayNet",
+    "CwattHoursSevenDaysNet", "CwattHoursLifetimeNet", "Import", "Export", "cumulimport", "cumulexport",
+    "tension", "batnow", "batperc", "ENC_agg_avail_energy", "Enc_max_available_capacity",
+}  # fmt: skip
+
+
+def document(phase_count: int, meters: list[str], storage: bool) -> dict[str, Any]:
+    return {
+        "phase_count": phase_count,
+        "meters": [{"type": t, "voltage_v": 230.5 if t == "production" else None} for t in meters],
+        "storage": {"power_w": -800.0, "soc_pct": 55.0} if storage else None,
+        "production": {"power_w": 3000.0, "phases_w": [1000.0, 1100.0, 900.0][:phase_count]},
+        "grid": {"import_w": 10.0, "phases": [{"import_w": 5.0}, {"import_w": 0.0}, {"import_w": 5.0}]},
+        "control": {"stages": [{"state": {"on": True}}, {"state": {"on": False}}]},
+    }
+
+
+def test_every_original_logical_id_is_in_the_table_once() -> None:
+    ids = [f.jeedom_id for f in SITE_FIGURES if f.jeedom_id]
+    assert set(ids) >= ORIGINAL_IDS
+    assert len(ids) == len(set(ids))
+    assert len({f.key for f in SITE_FIGURES}) == len(SITE_FIGURES)
+
+
+@pytest.mark.parametrize(
+    ("phases", "meters", "storage", "expect_in", "expect_out"),
+    [
+        (1, ["production"], False, {"PwattsNow", "tension"}, {"CwattsNow", "Import", "batnow", "PwattsNow1"}),
+        (1, ["production", "net-consumption"], False, {"CwattsNow", "Import", "cumulexport"}, {"Import1"}),
+        (3, ["production", "net-consumption"], True, {"Import1", "Import3", "PwattsNow2", "batperc"}, set()),
+        (3, ["production", "total-consumption"], False, {"CwattsNow3", "cumulimport2"}, {"batnow"}),
+    ],
+)
+def test_site_points_follow_the_site(
+    phases: int, meters: list[str], storage: bool, expect_in: set[str], expect_out: set[str]
+) -> None:
+    points = site_points(SiteShape.of(document(phases, meters, storage)))
+    ids = {p.jeedom_id for p in points}
+    assert expect_in <= ids
+    assert not expect_out & ids
+    # per-phase variants never of a figure without a per-phase path
+    assert "PwattHoursSevenDays1" not in ids
+
+
+def test_values_come_from_the_document() -> None:
+    data = document(3, ["production", "net-consumption"], True)
+    data["voltage_v"] = voltage_v(data["meters"])
+    values = {p.jeedom_id: p.value(data) for p in site_points(SiteShape.of(data))}
+    assert values["PwattsNow"] == 3000.0
+    assert values["PwattsNow2"] == 1100.0
+    assert values["Import3"] == 5.0
+    assert values["batnow"] == -800.0
+    assert values["tension"] == 230.5
+    assert values["CwattsNow"] is None  # not in the document: unknown, never 0
+    names = {p.jeedom_id: (p.name_fr, p.name_en) for p in site_points(SiteShape.of(data))}
+    assert names["Import2"] == ("Import Réseau 2", "Grid import L2")
+
+
+def test_stage_points() -> None:
+    data = document(1, ["production"], False)
+    points = stage_points(data)
+    assert [p.jeedom_id for p in points] == ["autoconso1", "autoconso2"]
+    assert [p.value(data) for p in points] == [True, False]
+    assert all(p.figure.traits.binary for p in points)
+
+
+def test_resolve_tolerates_missing_steps() -> None:
+    data = {"a": {"b": [1, {"c": 2}]}}
+    assert resolve(data, "a.b.1.c") == 2
+    assert resolve(data, "a.b.5.c") is None
+    assert resolve(data, "a.x.c") is None
+    assert resolve(data, "a.b.x") is None
+
+
+def test_kinds_are_consistent() -> None:
+    for kind, traits in KINDS.items():
+        if traits.prometheus_type == "counter":
+            assert kind is Kind.ENERGY_LIFETIME
+        if traits.ha_device_class == "energy":
+            assert traits.unit == "Wh"
+    assert {f.device for f in SITE_FIGURES} == set(Device)
+    assert {f.jeedom_id for f in INVERTER_FIGURES} == {"Watt", "maxWatt", "calWH"}

@@ -1,0 +1,141 @@
+"""The outputs bus: latest update wins while an output is busy, failures isolated and logged once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, Snapshot
+from enphase_secure.outputs.bus import Health, OutputBus, Update
+
+T0 = datetime(2026, 6, 21, 12, tzinfo=UTC)
+
+
+def update(power_w: float) -> Update:
+    snapshot = Snapshot(
+        time=T0,
+        gateway=GatewayIdentity("1234", "8.2.4345", None),
+        phase_mode="single",
+        phase_count=1,
+        production=EnergyFlow(power_w=power_w),
+        consumption=EnergyFlow(),
+        net_consumption=EnergyFlow(),
+        grid=Grid(),
+        storage=None,
+    )
+    return Update(
+        snapshot, Health(gateway_online=True, token_expires_at=datetime(2026, 6, 23, 12, tzinfo=UTC))
+    )
+
+
+class Recording:
+    def __init__(self, name: str, *, delay_s: float = 0.0, fail: bool = False) -> None:
+        self.name = name
+        self.delay_s = delay_s
+        self.fail = fail
+        self.seen: list[float | None] = []
+        self.started = self.stopped = False
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    async def publish(self, item: Update) -> None:
+        await self.release.wait()
+        await asyncio.sleep(self.delay_s)
+        if self.fail:
+            raise ConnectionError(f"{self.name} target down")
+        self.seen.append(item.snapshot.production.power_w)
+
+    def status(self) -> dict[str, Any]:
+        return {"target": self.name}
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+async def test_a_busy_output_gets_only_the_latest_and_others_everything() -> None:
+    slow, fast = Recording("slow"), Recording("fast")
+    slow.release.clear()
+    bus = OutputBus([slow, fast], clock=lambda: T0, logger=logging.getLogger("test"))
+    await bus.start()
+    try:
+        for power in range(5):
+            bus.offer(update(float(power)))
+            await settle()
+        assert fast.seen == [0.0, 1.0, 2.0, 3.0, 4.0]
+        slow.release.set()
+        await settle()
+        # the first update was being sent when the others came: only the last of them waited
+        assert slow.seen == [0.0, 4.0]
+        status = bus.status()
+        assert status["slow"]["dropped_busy"] == 3
+        assert status["slow"]["published"] == 2
+        assert status["fast"]["dropped_busy"] == 0
+        assert status["slow"]["target"] == "slow"
+        assert status["slow"]["last_publish"] == T0.isoformat()
+    finally:
+        await bus.stop()
+    assert slow.started
+    assert slow.stopped
+
+
+async def test_a_failing_output_is_logged_once_and_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    broken, healthy = Recording("broken", fail=True), Recording("healthy")
+    bus = OutputBus([broken, healthy], clock=lambda: T0, logger=logging.getLogger("test.bus"))
+    await bus.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="test.bus"):
+            for power in range(4):
+                bus.offer(update(float(power)))
+                await settle()
+            assert healthy.seen == [0.0, 1.0, 2.0, 3.0]
+            assert bus.status()["broken"]["state"] == "failing"
+            assert bus.status()["broken"]["failures"] == 4
+            assert bus.status()["broken"]["error"] == "broken target down"
+            broken.fail = False
+            bus.offer(update(9.0))
+            await settle()
+        failing = [r for r in caplog.records if "failing" in r.getMessage()]
+        recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+        assert len(failing) == 1
+        assert len(recovered) == 1
+        assert broken.seen == [9.0]
+        assert bus.status()["broken"]["state"] == "ok"
+    finally:
+        await bus.stop()
+
+
+async def test_offer_never_waits_for_outputs() -> None:
+    stuck = Recording("stuck")
+    stuck.release.clear()
+    bus = OutputBus([stuck], clock=lambda: T0, logger=logging.getLogger("test"))
+    await bus.start()
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for power in range(1000):
+            bus.offer(update(float(power)))
+        assert loop.time() - started < 0.5
+        assert bus.status()["stuck"]["dropped_busy"] == 999
+    finally:
+        await bus.stop()
+
+
+def test_health_and_document() -> None:
+    item = update(1500.0)
+    document = item.document
+    assert document["production"]["power_w"] == 1500.0
+    assert document["health"]["token_days_left"] == 2.0
+    assert document["health"]["gateway_online"] is True
+    assert document["voltage_v"] is None
