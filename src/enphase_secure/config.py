@@ -202,7 +202,7 @@ class StorageConfig(_Section):
 
     @property
     def history_url(self) -> str:
-        return self.url or f"sqlite:///{self.state_dir / 'history.db'}"
+        return self.url or f"sqlite://{self.state_dir.absolute() / 'history.db'}"
 
 
 class WebConfig(_Section):

@@ -34,10 +34,11 @@ from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
 from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
-from ..storage import History, HistorySettings, Series, open_history
+from ..storage import HistorySettings, Series
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
+from .storage_guard import StorageGuard
 from .web_server import ApiServer
 
 Clock = Callable[[], datetime]
@@ -74,7 +75,12 @@ class Daemon:
         self._capabilities: GatewayCapabilities | None = None
         self._site = SiteEnergy()
         self._site_serial: str | None = None  # the gateway whose counters self._site follows
-        self._history: History | None = None
+        self._storage = StorageGuard(
+            config.storage.history_url,
+            settings=HistorySettings(timezone=config.site.timezone, raw_interval_s=config.polling.interval_s),
+            clock=clock,
+            logger=self._log,
+        )
         self._session: GatewaySession | None = None
         self._pollers: list[Poller[Any]] = []
         self._slow_lock = asyncio.Lock()
@@ -134,7 +140,7 @@ class Daemon:
                 }
                 for p in self._pollers
             },
-            "history": self._history.url if self._history else None,
+            "history": self._storage.status(),
             "api": self._api.status(),
             "outputs": self._bus.status(),
         }
@@ -158,19 +164,17 @@ class Daemon:
     async def history(
         self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
     ) -> Series:
-        if self._history is None:
-            raise StorageError("the history is not open yet")
         end = end or self._clock()
         start = start or end - timedelta(days=1)
         if start >= end:
             raise ValueError("start must be before end")
-        return await self._history.series(fields, start, end, resolution)
+        return await self._storage.read(lambda history: history.series(fields, start, end, resolution))
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
-            self._history = await self._open_history()
-            stack.push_async_callback(self._close_history)
+            await self._open_history()
+            stack.push_async_callback(self._storage.close)
             await self._restore_state()
             await self._start_control(ControllerState())
             stack.push_async_callback(self._stop_control)
@@ -227,7 +231,7 @@ class Daemon:
         control = ControlLoop(
             settings=settings,
             actions=actions,
-            history=self._history,
+            history=self._storage.history,
             latest=self.fresh_snapshot,
             interval_s=self.config.polling.interval_s,
             clock=self._clock,
@@ -265,24 +269,23 @@ class Daemon:
                 await task
         return control.state if control is not None else ControllerState()
 
-    async def _open_history(self) -> History:
-        settings = HistorySettings(
-            timezone=self.config.site.timezone, raw_interval_s=self.config.polling.interval_s
-        )
+    async def _open_history(self) -> None:
+        """ConfigError when the state_dir cannot be created; a history that cannot open is reported."""
         state_dir = self.config.storage.state_dir
         try:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as err:
             raise ConfigError(f"storage.state_dir {str(state_dir)!r}: {err.strerror}") from err
-        return await open_history(self.config.storage.history_url, settings=settings, clock=self._clock)
-
-    async def _close_history(self) -> None:
-        if self._history is not None:
-            await self._history.close()
+        await self._storage.open()
 
     async def _restore_state(self) -> None:
-        assert self._history is not None
-        saved = await self._history.get_state(SITE_STATE_KEY)
+        if self._storage.history is None:
+            return  # already reported
+        try:
+            saved = await self._storage.read(lambda history: history.get_state(SITE_STATE_KEY))
+        except StorageError as err:
+            self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
+            return
         if saved is None:
             return
         try:
@@ -294,17 +297,11 @@ class Daemon:
 
     async def _save_state(self, *, force: bool = False) -> None:
         now = self._clock()
-        if self._history is None:
-            return
         if not force and self._last_saved and (now - self._last_saved).total_seconds() < SAVE_EVERY_S:
             return
-        try:
-            state = {"serial": self._site_serial, "energy": self._site.to_json()}
-            await self._history.put_state(SITE_STATE_KEY, state)
-        except StorageError as err:
-            self._log.error("could not save the energy state: %s", err)
-            return
-        self._last_saved = now
+        state = {"serial": self._site_serial, "energy": self._site.to_json()}
+        if await self._storage.write("saving the energy state", lambda h: h.put_state(SITE_STATE_KEY, state)):
+            self._last_saved = now
 
     async def _start_web(self, new: Config) -> None:
         """ConfigError naming web.listen when it cannot be bound (the previous server stays)."""
@@ -518,8 +515,4 @@ class Daemon:
     async def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
         self._bus.offer(Update(snapshot, self.health(), self.control_view()))
-        if self._history is not None:
-            try:
-                await self._history.append(snapshot)
-            except StorageError as err:
-                self._log.error("history write failed (figures still published): %s", err)
+        await self._storage.write("history write", lambda history: history.append(snapshot))
