@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ..config import Config, control_plan
@@ -35,6 +35,7 @@ from ..gateway.token_manager import TokenProvider
 from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
 from ..storage import HistorySettings, Series
+from ..web.history_query import DEFAULT_SPAN
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
@@ -164,8 +165,9 @@ class Daemon:
     async def history(
         self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
     ) -> Series:
-        end = end or self._clock()
-        start = start or end - timedelta(days=1)
+        zone = self.config.site.zone
+        end = end.replace(tzinfo=end.tzinfo or zone) if end else self._clock()
+        start = start.replace(tzinfo=start.tzinfo or zone) if start else end - DEFAULT_SPAN
         if start >= end:
             raise ValueError("start must be before end")
         return await self._storage.read(lambda history: history.series(fields, start, end, resolution))

@@ -46,7 +46,11 @@ class ApiServer:
         guard = ConnectionGuard(ConnectionLimits(max_connections=config.max_connections))
         app = create_app(self._view, security=self._security(config, state_dir), connections=guard)
         runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, keepalive_timeout=guard.limits.keepalive_s
+            app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=guard.limits.keepalive_s,
+            lingering_time=1.0,  # after an error answer, how long the rest of a body is read and dropped
         )
         await runner.setup()
         try:

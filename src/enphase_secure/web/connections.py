@@ -1,7 +1,8 @@
 """Bounds on what HTTP clients may hold: connections, time to send a request, body size (issue 10).
 
-A connection beyond ``max_connections`` is closed as soon as it is accepted, without a log line (a
-flood of half-open sockets must neither starve the daemon of file descriptors nor fill the log). A
+Beyond ``max_connections``, the oldest connection not serving a request is closed to make room (or the
+new one, when all are busy), without a log line: a flood of half-open sockets must neither starve the
+daemon of file descriptors nor fill the log, and a real client arriving after it is still served. A
 connection that has not sent a whole request head within ``header_timeout_s`` (after it opened or
 after its previous response) is closed; a body not received within ``body_timeout_s`` gets 408.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+import time
 from dataclasses import dataclass
 from typing import cast
 
@@ -40,36 +42,58 @@ class ConnectionGuard:
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
         self.refused = 0
+        self.evicted = 0
         self.timed_out = 0
-        self._server: web.Server | None = None
-        # requests seen per open connection; a connection is forgotten when its timer finds it closed
-        self._requests: dict[RequestHandler, int] = {}
+        self._opened: dict[RequestHandler, float] = {}  # oldest first: monotonic time of the accept
+        self._requests: dict[RequestHandler, int] = {}  # requests seen per connection
         self._busy: set[RequestHandler] = set()
 
     def protocol_factory(self, server: web.Server) -> asyncio.Protocol | RequestHandler:
-        self._server = server
-        if len(server.connections) >= self.limits.max_connections:
-            self.refused += 1
-            return _Refused()
+        """At the limit, the oldest connection not serving a request makes room; if none, refused."""
+        live = self._live()
+        if len(live) >= self.limits.max_connections:
+            idle = next((h for h in live if h not in self._busy), None)
+            if idle is None:
+                self.refused += 1
+                return _Refused()
+            self.evicted += 1
+            self._close(idle)
         handler = server()
+        self._opened[handler] = time.monotonic()
         self._requests[handler] = 0
         self._arm(handler)
         return handler
+
+    def _live(self) -> list[RequestHandler]:
+        """Open connections, oldest first (one accepted in this loop turn is not made yet: not counted)."""
+        now = time.monotonic()
+        live = []
+        for handler, opened in list(self._opened.items()):
+            transport = handler.transport
+            if transport is not None and not transport.is_closing():
+                live.append(handler)
+            elif now - opened > self.limits.header_timeout_s:
+                del self._opened[handler]
+        return live
+
+    def _close(self, handler: RequestHandler) -> None:
+        self._opened.pop(handler, None)
+        self._requests.pop(handler, None)
+        transport = handler.transport
+        if transport is not None and not transport.is_closing():
+            handler.force_close()
+            transport.abort()
 
     def _arm(self, handler: RequestHandler) -> None:
         seen = self._requests.get(handler, 0)
         asyncio.get_running_loop().call_later(self.limits.header_timeout_s, self._expire, handler, seen)
 
     def _expire(self, handler: RequestHandler, seen: int) -> None:
-        if handler in self._busy or self._requests.get(handler) != seen:
-            return
-        del self._requests[handler]
-        transport = handler.transport
-        if transport is None or transport.is_closing():
-            return
-        self.timed_out += 1
-        handler.force_close()
-        transport.abort()
+        if handler in self._busy or self._requests.get(handler, seen) != seen:
+            return  # serving a request, or a newer timer follows
+        if handler.transport is not None and not handler.transport.is_closing():
+            self.timed_out += 1
+        self._close(handler)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -81,8 +105,9 @@ class ConnectionGuard:
                 try:
                     await asyncio.wait_for(request.read(), self.limits.body_timeout_s)
                 except TimeoutError:
-                    protocol.force_close()
-                    return web.json_response({"error": "request body not received in time"}, status=408)
+                    response = web.json_response({"error": "request body not received in time"}, status=408)
+                    response.force_close()
+                    return response
             return await handler(request)
         finally:
             self._busy.discard(protocol)
@@ -90,9 +115,10 @@ class ConnectionGuard:
 
     def status(self) -> dict[str, int]:
         return {
-            "open": len(self._server.connections) if self._server else 0,
+            "open": len(self._live()),
             "max": self.limits.max_connections,
             "refused": self.refused,
+            "evicted": self.evicted,
             "timed_out": self.timed_out,
         }
 
