@@ -48,6 +48,7 @@ SAVE_EVERY_S = 30.0
 REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
+FAST_BACKOFF_TICKS = 4  # after an outage, fresh figures at most this many poll intervals late
 
 
 def utc_now() -> datetime:
@@ -86,7 +87,7 @@ class Daemon:
         self._pollers: list[Poller[Any]] = []
         self._slow_lock = asyncio.Lock()
         self._gateway_error: str | None = None
-        self._token_expires: datetime | None = None
+        self._tokens: TokenProvider | None = None
         self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
         self._api = ApiServer(self, self._log)
@@ -122,7 +123,7 @@ class Daemon:
             },
             "token": {
                 "mode": self.config.gateway.token_mode,
-                "expires_at": self._token_expires.isoformat() if self._token_expires else None,
+                "expires_at": expires.isoformat() if (expires := self._token_expires_at()) else None,
             },
             "last_poll": self._last_ok.isoformat() if self._last_ok else None,
             "stale": self._latest.staleness.stale if self._latest else True,
@@ -145,6 +146,9 @@ class Daemon:
             "api": self._api.status(),
             "outputs": self._bus.status(),
         }
+
+    def _token_expires_at(self) -> datetime | None:
+        return self._tokens.expires_at if self._tokens is not None else None
 
     @property
     def site_energy(self) -> SiteEnergy:
@@ -257,7 +261,7 @@ class Daemon:
         return Health(
             gateway_online=self._latest is not None and not self._latest.staleness.stale,
             firmware=info.firmware if info else None,
-            token_expires_at=self._token_expires,
+            token_expires_at=self._token_expires_at(),
             last_poll=self._last_ok,
         )
 
@@ -325,14 +329,13 @@ class Daemon:
         while True:
             try:
                 gateway, state_dir = self.config.gateway, self.config.storage.state_dir
-                tokens = tokens or token_provider(gateway, state_dir=state_dir)
+                tokens = self._tokens = tokens or token_provider(gateway, state_dir=state_dir)
                 async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
                     self._session = gw
                     while True:
                         self._capabilities = await probe(gw)
                         self._follow_gateway(self._capabilities.info.serial)
-                        token = await gw.check_token()
-                        self._token_expires = token.info.expires_at
+                        await gw.check_token()
                         self._readings = self._capabilities.readings
                         failures = 0
                         self._gateway_error = None
@@ -439,6 +442,7 @@ class Daemon:
             on_value=self._on_fast,
             on_failure=self._on_fast_failure,
             timeout_s=polling.interval_s,
+            backoff_cap_s=FAST_BACKOFF_TICKS * polling.interval_s,
             logger=self._log,
         )
         slow: list[tuple[str, float, Callable[[GatewaySession], Awaitable[None]]]] = [
