@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
@@ -42,20 +43,26 @@ def _load(name: str) -> Command:
     return cast(Command, importlib.import_module(COMMANDS[name][0]))
 
 
+def _log_level_option(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default: from config, else INFO)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="enphase-secure", description="Local reader and controller for Enphase IQ Gateways."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default=None,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log level (default: from config, else INFO)",
-    )
+    _log_level_option(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_module, help_text) in COMMANDS.items():
-        _load(name).configure(sub.add_parser(name, help=help_text, description=help_text))
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _log_level_option(command, default=argparse.SUPPRESS)  # also after the sub-command
+        _load(name).configure(command)
     return parser
 
 
@@ -76,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"enphase-secure {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        # the reader went away (`enphase-secure check | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 
