@@ -16,6 +16,7 @@ from typing import Protocol, cast
 
 from . import __version__
 from .errors import ConfigError, EnphaseSecureError, NotImplementedYetError
+from .messages import set_language
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_language("auto")  # a command with a config file applies its [log] language
     logging.basicConfig(
         level=args.log_level or "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

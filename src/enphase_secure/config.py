@@ -255,6 +255,7 @@ class WebConfig(_Section):
 
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    language: Literal["auto", "en", "fr"] = Field(default="auto", description="auto: from the locale")
 
 
 class Config(_Section):

@@ -12,6 +12,7 @@ import aiohttp
 
 from enphase_secure.control.fields import Fields
 from enphase_secure.errors import ActionError, ConfigError
+from enphase_secure.messages import explain
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ async def send(
         ):
             return resp.status, await resp.read()
     except aiohttp.ClientError as err:
-        raise ActionError(f"{method} {public_url(url)}: {type(err).__name__}") from err
+        raise ActionError(f"{method}: {explain(err, public_url(url))}") from err
 
 
 def expect_success(method: str, url: str, status: int) -> None:

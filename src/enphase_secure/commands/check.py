@@ -17,6 +17,7 @@ from ..gateway.info import read_info
 from ..gateway.probe import GatewayCapabilities, probe
 from ..gateway.redact import install_redaction
 from ..gateway.session import certificate_fingerprint
+from ..messages import set_language
 from .token import token_lines
 
 
@@ -137,6 +138,7 @@ def capability_lines(caps: GatewayCapabilities) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     install_redaction()
     config = load_config(args.config)
+    set_language(config.log.language)
     # Secret files are read now, so that an unreadable one is a config error (exit 2), not a runtime one.
     config.gateway.password_value()
     config.gateway.token_value()

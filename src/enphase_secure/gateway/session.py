@@ -24,6 +24,7 @@ from ..errors import (
     GatewayStatusError,
     GatewayUnreachableError,
 )
+from ..messages import explain
 from .token import Token
 from .token_manager import TokenProvider, describe, utc_now
 
@@ -203,7 +204,7 @@ class GatewaySession:
                 "gateway.cert_fingerprint: the gateway was replaced or someone is in between"
             ) from err
         except aiohttp.ClientError as err:
-            raise GatewayUnreachableError(f"{url}: {type(err).__name__}: {err}") from err
+            raise GatewayUnreachableError(f"{path}: {explain(err, self.base_url)}") from err
 
     def _body(self, path: str, status: int, body: bytes) -> bytes:
         if status == 200:
