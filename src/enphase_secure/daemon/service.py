@@ -128,20 +128,7 @@ class Daemon:
             "last_poll": self._last_ok.isoformat() if self._last_ok else None,
             "stale": self._latest.staleness.stale if self._latest else True,
             "grid_metering": self.config.site.grid_metering,
-            "loops": {
-                p.name: {
-                    "interval_s": p.interval_s,
-                    "reads": p.state.reads,
-                    "failures": p.state.failures,
-                    "error": p.state.error,
-                    "skipped_ticks": p.state.skipped_ticks,
-                    "tick_lateness_mean_ms": round(1000 * p.state.lateness_sum_s / p.state.ticks, 3)
-                    if p.state.ticks
-                    else None,
-                    "tick_lateness_max_ms": round(1000 * p.state.lateness_max_s, 3),
-                }
-                for p in self._pollers
-            },
+            "loops": {p.name: p.status() for p in self._pollers},
             "history": self._storage.status(),
             "api": self._api.status(),
             "outputs": self._bus.status(),
@@ -185,7 +172,7 @@ class Daemon:
             await self._start_control(ControllerState())
             stack.push_async_callback(self._stop_control)
             await self._start_web(self.config)
-            stack.push_async_callback(self._stop_web)
+            stack.push_async_callback(self._api.stop)
             await self._start_outputs()
             stack.push_async_callback(self._bus.stop)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
@@ -313,9 +300,6 @@ class Daemon:
         """ConfigError naming web.listen when it cannot be bound (the previous server stays)."""
         await self._api.start(new.web, new.storage.state_dir)
         self.web_url = self._api.url
-
-    async def _stop_web(self) -> None:
-        await self._api.stop()
 
     # --- the gateway ----------------------------------------------------------------------------
     async def _run_gateway(self) -> None:
