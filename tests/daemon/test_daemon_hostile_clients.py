@@ -117,7 +117,8 @@ async def test_half_open_flood_slow_requests_and_big_bodies(
                 connections = status["api"]["connections"]
                 assert connections["evicted"] + connections["refused"] > 0
                 assert _fast(daemon)["reads"] >= reads + 2  # polling went on
-            assert len(caplog.records) < 10  # the issue saw 574,836 lines in 30 s
+            # only the gateway polls' DEBUG lines: none about connections (574,836 lines in 30 s before)
+            assert [r.getMessage() for r in caplog.records if not r.getMessage().startswith("GET /")] == []
 
             fast = _fast(daemon)
             assert fast["failures"] == 0
