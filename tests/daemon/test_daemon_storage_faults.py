@@ -12,7 +12,9 @@ import logging
 import os
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from daemon_helpers import daemon_config, get_json, running, wait_until
@@ -65,7 +67,14 @@ async def test_corrupt_history_is_moved_aside_and_a_new_one_started(
             await wait_until(lambda: daemon.status()["loops"].get("fast", {}).get("reads", 0) >= 3)
             _, status = await get_json(f"{daemon.web_url}/api/status")
             _, snapshot = await get_json(f"{daemon.web_url}/api/snapshot")
-            code, series = await get_json(f"{daemon.web_url}/api/history?fields=production_w&resolution=raw")
+            # a time without an offset is read in the site's zone (Paris is 1 or 2 h from UTC)
+            local = source.now().astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+            window = f"start={local - timedelta(minutes=30)}&end={local + timedelta(minutes=30)}".replace(
+                " ", "T"
+            )
+            code, series = await get_json(
+                f"{daemon.web_url}/api/history?fields=production_w&resolution=raw&{window}"
+            )
     assert snapshot["stale"] is False
     history = status["history"]
     assert (history["ok"], history["error"]) == (True, None)
@@ -75,6 +84,7 @@ async def test_corrupt_history_is_moved_aside_and_a_new_one_started(
     assert aside.read_bytes() == garbage  # kept as it was, never deleted
     assert code == 200
     assert len(series["points"]) >= 1  # the new history receives the ticks
+    assert all(p["time"].endswith(("+01:00", "+02:00")) for p in series["points"])  # in the site's zone
     assert any("kept as" in r.getMessage() for r in caplog.records)
 
 
