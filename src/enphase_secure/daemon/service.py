@@ -35,7 +35,7 @@ from ..gateway.token_manager import TokenProvider
 from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
 from ..storage import HistorySettings, Series
-from ..web.history_query import DEFAULT_SPAN
+from ..web.history_query import default_span
 from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
@@ -174,7 +174,7 @@ class Daemon:
     ) -> Series:
         zone = self.config.site.zone
         end = end.replace(tzinfo=end.tzinfo or zone) if end else self._clock()
-        start = start.replace(tzinfo=start.tzinfo or zone) if start else end - DEFAULT_SPAN
+        start = start.replace(tzinfo=start.tzinfo or zone) if start else end - default_span(resolution)
         if start >= end:
             raise ValueError("start must be before end")
         return await self._storage.read(lambda history: history.series(fields, start, end, resolution))

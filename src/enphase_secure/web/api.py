@@ -37,7 +37,7 @@ class DaemonView(Protocol):
     async def history(
         self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
     ) -> Series:
-        """Default: the last day to now. StorageError / ValueError: the caller's mistake."""
+        """Default: the last day (raw: hour) to now. StorageError / ValueError: the caller's mistake."""
         ...
 
 
