@@ -25,7 +25,7 @@ from ..control.state import ControllerState
 from ..energy.merge import GatewayReadings, merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
-from ..errors import ConfigError, EnphaseSecureError, GatewayError, StorageError, TokenError
+from ..errors import ConfigError, GatewayError, TokenError
 from ..gateway import ensemble, inverters, meters, production
 from ..gateway.connect import open_gateway, token_provider
 from ..gateway.info import read_info
@@ -38,14 +38,13 @@ from ..storage import HistorySettings, Series
 from ..web.history_query import default_span
 from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
+from .energy_state import EnergyStateStore
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
 from .storage_guard import StorageGuard
 from .web_server import ApiServer
 
 Clock = Callable[[], datetime]
-SITE_STATE_KEY = "site_energy"
-SAVE_EVERY_S = 30.0
 REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
@@ -99,12 +98,12 @@ class Daemon:
             clock=clock,
             logger=self._log,
         )
+        self._energy_state = EnergyStateStore(self._storage, clock=clock, logger=self._log)
         self._session: GatewaySession | None = None
         self._pollers: list[Poller[Any]] = []
         self._slow_lock = asyncio.Lock()
         self._gateway_error: str | None = None
         self._tokens: TokenProvider | None = None
-        self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
         self._api = ApiServer(self, self._log)
         self._bus = OutputBus([], clock=clock, logger=self._log)
@@ -291,29 +290,12 @@ class Daemon:
         await self._storage.open()
 
     async def _restore_state(self) -> None:
-        if self._storage.history is None:
-            return  # already reported
-        try:
-            saved = await self._storage.read(lambda history: history.get_state(SITE_STATE_KEY))
-        except StorageError as err:
-            self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
-            return
-        if saved is None:
-            return
-        try:
-            self._site = SiteEnergy.from_json(saved.get("energy"))
-            serial = saved.get("serial")
-            self._site_serial = serial if isinstance(serial, str) else None
-        except EnphaseSecureError as err:
-            self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
+        restored = await self._energy_state.restore()
+        if restored is not None:
+            self._site, self._site_serial = restored
 
     async def _save_state(self, *, force: bool = False) -> None:
-        now = self._clock()
-        if not force and self._last_saved and (now - self._last_saved).total_seconds() < SAVE_EVERY_S:
-            return
-        state = {"serial": self._site_serial, "energy": self._site.to_json()}
-        if await self._storage.write("saving the energy state", lambda h: h.put_state(SITE_STATE_KEY, state)):
-            self._last_saved = now
+        await self._energy_state.save(self._site, self._site_serial, force=force)
 
     async def _start_web(self, new: Config) -> None:
         """ConfigError naming web.listen when it cannot be bound (the previous server stays)."""
