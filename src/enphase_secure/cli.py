@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
 from . import __version__
 from .errors import ConfigError, EnphaseSecureError, NotImplementedYetError
+from .messages import set_language
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -42,26 +44,33 @@ def _load(name: str) -> Command:
     return cast(Command, importlib.import_module(COMMANDS[name][0]))
 
 
+def _log_level_option(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default: from config, else INFO)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="enphase-secure", description="Local reader and controller for Enphase IQ Gateways."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default=None,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log level (default: from config, else INFO)",
-    )
+    _log_level_option(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_module, help_text) in COMMANDS.items():
-        _load(name).configure(sub.add_parser(name, help=help_text, description=help_text))
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _log_level_option(command, default=argparse.SUPPRESS)  # also after the sub-command
+        _load(name).configure(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_language("auto")  # a command with a config file applies its [log] language
     logging.basicConfig(
         level=args.log_level or "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -76,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"enphase-secure {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        # the reader went away (`enphase-secure check | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -27,6 +28,7 @@ from .actions.mqtt import MqttBroker
 from .actions.registry import ActionContext, StageActions, build_control_actions
 from .control.settings import ControlSettings
 from .errors import ConfigError
+from .web.security import is_loopback
 
 DEFAULT_STATE_DIR = Path("/var/lib/enphase-secure")
 DEFAULT_ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
@@ -36,8 +38,12 @@ _HOST_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$")
 _FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
+FilePath = Annotated[Path, Strict(False)]  # a TOML string
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # strict: "10" is not a number and 1 is not true (TOML has types: a quoted value is a mistake)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 def _read_secret_file(path: Path, key: str) -> SecretStr:
@@ -55,9 +61,9 @@ class GatewayConfig(_Section):
     token_mode: Literal["auto", "manual"] = "auto"
     username: str | None = None
     password: SecretStr | None = None
-    password_file: Path | None = None
+    password_file: FilePath | None = None
     token: SecretStr | None = None
-    token_file: Path | None = None
+    token_file: FilePath | None = None
     serial: str | None = None
     enlighten_url: str = DEFAULT_ENLIGHTEN_URL
     entrez_url: str = DEFAULT_ENTREZ_URL
@@ -72,8 +78,11 @@ class GatewayConfig(_Section):
     @classmethod
     def _host(cls, value: str) -> str:
         host = value.removeprefix("https://").removeprefix("http://").rstrip("/")
-        if not _HOST_RE.match(host):
+        match = _HOST_RE.match(host)
+        if not match:
             raise ValueError(f"{value!r} is not a host name, IP address or host:port")
+        if match.group(2) and not 1 <= int(match.group(2)[1:]) <= 65535:
+            raise ValueError(f"{value!r}: the port must be between 1 and 65535")
         return host
 
     @field_validator("serial")
@@ -158,7 +167,7 @@ class SiteConfig(_Section):
 class JeedomConfig(_Section):
     url: str
     apikey: SecretStr | None = None
-    apikey_file: Path | None = None
+    apikey_file: FilePath | None = None
 
     def apikey_value(self) -> SecretStr | None:
         if self.apikey_file is not None:
@@ -189,7 +198,7 @@ class PublishConfig(_Section):
 
 
 class StorageConfig(_Section):
-    state_dir: Path = DEFAULT_STATE_DIR
+    state_dir: FilePath = DEFAULT_STATE_DIR
     url: str | None = Field(default=None, description="default: sqlite:///<state_dir>/history.db")
     raw_interval_s: float | None = Field(
         default=None,
@@ -208,11 +217,14 @@ class StorageConfig(_Section):
 
     @property
     def history_url(self) -> str:
-        return self.url or f"sqlite:///{self.state_dir / 'history.db'}"
+        return self.url or f"sqlite://{self.state_dir.absolute() / 'history.db'}"
 
 
 class WebConfig(_Section):
     listen: str = "127.0.0.1:8080"
+    token: SecretStr | None = Field(default=None, description="default: generated into <state_dir>/api_token")
+    token_file: FilePath | None = None
+    max_connections: int = Field(default=64, ge=1, le=10_000)
 
     @field_validator("listen")
     @classmethod
@@ -222,9 +234,35 @@ class WebConfig(_Section):
             raise ValueError(f"{value!r} is not HOST:PORT")
         return value
 
+    @model_validator(mode="after")
+    def _token(self) -> WebConfig:
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("give either token or token_file, not both")
+        if self.token is None and self.token_file is None and not is_loopback(self.listen.rpartition(":")[0]):
+            raise ValueError(
+                f"listen {self.listen!r} is reachable from the network: set token or token_file "
+                "(the API token its clients must send)"
+            )
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def token_value(self) -> SecretStr | None:
+        """The configured API token (read from token_file when given there); None: use the generated one."""
+        if self.token_file is not None:
+            return _read_secret_file(self.token_file, "web.token_file")
+        return self.token
+
 
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    language: Literal["auto", "en", "fr"] = Field(default="auto", description="auto: from the locale")
 
 
 class Config(_Section):

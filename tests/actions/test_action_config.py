@@ -146,4 +146,6 @@ async def test_tls_options_against_a_self_signed_server(
     assert (error is None) is succeeds, error
     if not succeeds:
         assert error is not None
-        assert "Certificate" in error
+        assert "does not verify" in error
+        assert "verify_tls = false" in error
+        assert "ca_file" in error

@@ -116,7 +116,7 @@ async def test_http_connection_refused_is_a_failure_naming_the_url() -> None:
     attempts, error = await run_with_retries(action, VALUES)
     assert attempts == 1
     assert error is not None
-    assert error.startswith("POST http://127.0.0.1:9/on: ClientConnectorError")
+    assert error.startswith("POST: nothing listens at 'http://127.0.0.1:9/on' (connection refused)")
 
 
 async def test_header_secrets_never_reach_the_error(http_server: Recorder) -> None:

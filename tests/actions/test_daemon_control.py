@@ -120,7 +120,12 @@ async def test_two_loads_follow_the_sun_through_the_daemon(
                 },
             }
         )
-        async with _daemon(config, source) as daemon, aiohttp.ClientSession() as http:
+        async with (
+            _daemon(config, source) as daemon,
+            aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {(tmp_path / 'api_token').read_text().strip()}"}
+            ) as http,
+        ):
             base = daemon.web_url
             while source.now() < datetime(2024, 6, 21, 20, 30, tzinfo=PARIS):
                 loads = source.loads()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from daemon_helpers import daemon_config, running, wait_until
 
-from enphase_secure.daemon.service import SITE_STATE_KEY, Daemon
+from enphase_secure.daemon.energy_state import SITE_STATE_KEY
+from enphase_secure.daemon.service import Daemon
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator
 from enphase_secure.storage import open_history

@@ -17,6 +17,7 @@ import aiohttp
 
 from enphase_secure.control.fields import Fields
 from enphase_secure.errors import ActionError, ConfigError
+from enphase_secure.messages import explain
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -95,7 +96,7 @@ async def send(
                     method, data, json = "GET", None, None
                 url = target
     except aiohttp.ClientError as err:
-        raise ActionError(f"{method} {public_url(url)}: {type(err).__name__}") from err
+        raise ActionError(f"{method}: {explain(err, public_url(url))}") from err
     raise ActionError(f"{method} {public_url(url)}: more than {MAX_REDIRECTS} redirects")
 
 

@@ -1,7 +1,8 @@
 """`enphase-secure demo`: a simulated gateway (live scenario) and the daemon reading it, no config needed.
 
-State lives in a temporary directory removed at exit; the API listens on 127.0.0.1:8080, or on a free
-port when that one is taken. The URL is printed once ready.
+State lives in a temporary directory removed at exit; the API listens on 127.0.0.1:8080 (on a free port,
+said so, when that one is taken), or on ``--listen`` (exit 2 when that one is taken). The URL is
+printed once ready.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ..config import parse_config
 from ..daemon.service import Daemon
+from ..errors import ConfigError
 from ..gateway.redact import install_redaction
 from ..simulator.live import BUILTIN_SCENARIOS, load_scenario_source
 from ..simulator.server import run_simulator
@@ -28,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--scenario", default="single-phase", help=f"built-in ({', '.join(BUILTIN_SCENARIOS)}) or FILE"
     )
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
-    parser.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT", help="the daemon's API")
+    parser.add_argument(
+        "--listen", default=None, metavar="HOST:PORT", help=f"the daemon's API (default {DEFAULT_LISTEN})"
+    )
 
 
 def _port_free(listen: str) -> bool:
@@ -43,7 +47,12 @@ def _port_free(listen: str) -> bool:
 
 async def _demo(args: argparse.Namespace, state_dir: Path) -> None:
     source = load_scenario_source(args.scenario, speed=args.speed)
-    listen = args.listen if _port_free(args.listen) else "127.0.0.1:0"
+    listen = args.listen or DEFAULT_LISTEN
+    if not _port_free(listen):
+        if args.listen is not None:
+            raise ConfigError(f"demo --listen {listen!r}: that port is in use (or not allowed): give another")
+        print(f"demo: {DEFAULT_LISTEN} is in use, the API takes a free port instead", file=sys.stderr)
+        listen = "127.0.0.1:0"
     async with run_simulator(source) as sim:
         config = parse_config(
             {

@@ -14,6 +14,7 @@ from ..daemon.reload import ConfigWatcher
 from ..daemon.service import Daemon
 from ..errors import ConfigError
 from ..gateway.redact import install_redaction
+from ..messages import set_language
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +49,7 @@ async def serve(config: Config, config_path: Path | None, *, dry_run: bool = Fal
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    set_language(config.log.language)
     if args.log_level is None:
         logging.getLogger().setLevel(config.log.level)
     install_redaction()

@@ -67,8 +67,14 @@ def _session(args: argparse.Namespace) -> tuple[GatewaySession, PhaseSetting]:
     return GatewaySession(host=host, tokens=tokens, timeout_s=args.timeout), "auto"
 
 
+def _whole(value: float) -> str:
+    """Rounded to a whole number; never "-0" (-0.4 W is 0 W)."""
+    text = f"{value:,.0f}"
+    return "0" if text == "-0" else text
+
+
 def _number(value: float | None, unit: str) -> str:
-    return "unknown" if value is None else f"{value:,.0f} {unit}"
+    return "unknown" if value is None else f"{_whole(value)} {unit}"
 
 
 def _row(label: str, value: str, detail: str = "") -> str:
@@ -100,12 +106,12 @@ def human_table(snapshot: Snapshot) -> str:
     ]
     if snapshot.storage is not None:
         storage = snapshot.storage
-        soc = "unknown" if storage.soc_pct is None else f"{storage.soc_pct:.0f} %"
+        soc = "unknown" if storage.soc_pct is None else f"{_whole(storage.soc_pct)} %"
         energy = f"{_number(storage.available_wh, 'Wh')} of {_number(storage.capacity_wh, 'Wh')}"
         lines.append(_row("storage", _number(storage.power_w, "W"), f"charge {soc}, {energy}"))
     if snapshot.inverters:
         total = sum(i.power_w for i in snapshot.inverters if i.power_w is not None)
-        lines.append(_row("inverters", str(len(snapshot.inverters)), f"reporting {total:,.0f} W in all"))
+        lines.append(_row("inverters", str(len(snapshot.inverters)), f"reporting {_whole(total)} W in all"))
     lines.extend(_row(f"meter {m.eid}", _number(m.power_w, "W"), m.type) for m in snapshot.meters)
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import EnphaseSecureError
 from .schedule import ticks
@@ -70,6 +70,20 @@ class Poller(Generic[T]):
         self._cap_s = backoff_cap_s
         self._log = logger
         self._clock = clock
+
+    def status(self) -> dict[str, Any]:
+        """For /api/status: reads, failures, and how late the ticks start (the 1 s schedule holds?)."""
+        state = self.state
+        mean_s = state.lateness_sum_s / state.ticks if state.ticks else None
+        return {
+            "interval_s": self.interval_s,
+            "reads": state.reads,
+            "failures": state.failures,
+            "error": state.error,
+            "skipped_ticks": state.skipped_ticks,
+            "tick_lateness_mean_ms": None if mean_s is None else round(1000 * mean_s, 3),
+            "tick_lateness_max_ms": round(1000 * state.lateness_max_s, 3),
+        }
 
     async def poll_once(self) -> bool:
         """One read now; True when it succeeded."""

@@ -17,10 +17,8 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-
-from aiohttp import web
 
 from ..config import Config, control_plan
 from ..control.state import ControllerState
@@ -28,7 +26,7 @@ from ..energy.day_close import closing_snapshot
 from ..energy.merge import GatewayReadings, merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
-from ..errors import ConfigError, EnphaseSecureError, GatewayError, StorageError, TokenError
+from ..errors import ConfigError, GatewayError, TokenError
 from ..gateway import ensemble, inverters, meters, production
 from ..gateway.connect import open_gateway, token_provider
 from ..gateway.info import read_info
@@ -37,18 +35,21 @@ from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
 from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
-from ..storage import History, HistorySettings, Series, open_history
-from ..web.api import create_app
+from ..storage import HistorySettings, Series
+from ..web.history_query import default_span
 from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
+from .energy_state import EnergyStateStore
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
+from .storage_guard import StorageGuard
+from .web_server import ApiServer
 
 Clock = Callable[[], datetime]
-SITE_STATE_KEY = "site_energy"
 REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
+FAST_BACKOFF_TICKS = 4  # after an outage, fresh figures at most this many poll intervals late
 
 
 def utc_now() -> datetime:
@@ -92,14 +93,25 @@ class Daemon:
         self._capabilities: GatewayCapabilities | None = None
         self._site = SiteEnergy()
         self._site_serial: str | None = None  # the gateway whose counters self._site follows
-        self._history: History | None = None
+        self._storage = StorageGuard(
+            config.storage.history_url,
+            settings=HistorySettings(
+                timezone=config.site.timezone,
+                raw_interval_s=max(
+                    config.polling.interval_s, config.storage.raw_interval_s or config.polling.interval_s
+                ),
+            ),
+            clock=clock,
+            logger=self._log,
+        )
+        self._energy_state = EnergyStateStore(self._storage, clock=clock, logger=self._log)
         self._session: GatewaySession | None = None
         self._pollers: list[Poller[Any]] = []
         self._slow_lock = asyncio.Lock()
         self._gateway_error: str | None = None
-        self._token_expires: datetime | None = None
+        self._tokens: TokenProvider | None = None
         self._gateway_task: asyncio.Task[None] | None = None
-        self._web_runner: web.AppRunner | None = None
+        self._api = ApiServer(self, self._log)
         self._bus = OutputBus([], clock=clock, logger=self._log)
         self.web_url: str | None = None
         self.ready = asyncio.Event()
@@ -132,28 +144,19 @@ class Daemon:
             },
             "token": {
                 "mode": self.config.gateway.token_mode,
-                "expires_at": self._token_expires.isoformat() if self._token_expires else None,
+                "expires_at": expires.isoformat() if (expires := self._token_expires_at()) else None,
             },
             "last_poll": self._last_ok.isoformat() if self._last_ok else None,
             "stale": self._latest.staleness.stale if self._latest else True,
             "grid_metering": self.config.site.grid_metering,
-            "loops": {
-                p.name: {
-                    "interval_s": p.interval_s,
-                    "reads": p.state.reads,
-                    "failures": p.state.failures,
-                    "error": p.state.error,
-                    "skipped_ticks": p.state.skipped_ticks,
-                    "tick_lateness_mean_ms": round(1000 * p.state.lateness_sum_s / p.state.ticks, 3)
-                    if p.state.ticks
-                    else None,
-                    "tick_lateness_max_ms": round(1000 * p.state.lateness_max_s, 3),
-                }
-                for p in self._pollers
-            },
-            "history": self._history.url if self._history else None,
+            "loops": {p.name: p.status() for p in self._pollers},
+            "history": self._storage.status(),
+            "api": self._api.status(),
             "outputs": self._bus.status(),
         }
+
+    def _token_expires_at(self) -> datetime | None:
+        return self._tokens.expires_at if self._tokens is not None else None
 
     @property
     def site_energy(self) -> SiteEnergy:
@@ -174,26 +177,24 @@ class Daemon:
     async def history(
         self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
     ) -> Series:
-        if self._history is None:
-            raise StorageError("the history is not open yet")
-        end = end or self._clock()
-        start = start or end - timedelta(days=1)
+        zone = self.config.site.zone
+        end = end.replace(tzinfo=end.tzinfo or zone) if end else self._clock()
+        start = start.replace(tzinfo=start.tzinfo or zone) if start else end - default_span(resolution)
         if start >= end:
             raise ValueError("start must be before end")
-        return await self._history.series(fields, start, end, resolution)
+        return await self._storage.read(lambda history: history.series(fields, start, end, resolution))
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
-            self._history = await self._open_history()
-            stack.push_async_callback(self._close_history)
+            await self._open_history()
+            stack.push_async_callback(self._storage.close)
             await self._restore_state()
-            # the day-counter state goes with every history batch (about once a minute) and at close
-            self._history.keep_state(SITE_STATE_KEY, self._site_state)
+            self._energy_state.keep(self._site_state)
             await self._start_control(ControllerState())
             stack.push_async_callback(self._stop_control, shutting_down=True)
-            await self._start_web()
-            stack.push_async_callback(self._stop_web)
+            await self._start_web(self.config)
+            stack.push_async_callback(self._api.stop)
             await self._start_outputs()
             stack.push_async_callback(self._bus.stop)
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
@@ -211,7 +212,7 @@ class Daemon:
         ConfigError (nothing changed) when the new web.listen cannot be bound.
         """
         if new.web != self.config.web:
-            await self._start_web(new.web.listen)
+            await self._start_web(new)
         old, self.config = self.config, new
         if (new.control, new.publish, new.site, new.polling) != (
             old.control,
@@ -244,7 +245,7 @@ class Daemon:
         control = ControlLoop(
             settings=settings,
             actions=actions,
-            history=self._history,
+            history=self._storage.history,
             latest=self.fresh_snapshot,
             interval_s=self.config.polling.interval_s,
             clock=self._clock,
@@ -269,7 +270,7 @@ class Daemon:
         return Health(
             gateway_online=self._latest is not None and not self._latest.staleness.stale,
             firmware=info.firmware if info else None,
-            token_expires_at=self._token_expires,
+            token_expires_at=self._token_expires_at(),
             last_poll=self._last_ok,
         )
 
@@ -285,65 +286,27 @@ class Daemon:
             await control.shutdown()
         return control.state if control is not None else ControllerState()
 
-    async def _open_history(self) -> History:
-        interval_s = self.config.polling.interval_s
-        settings = HistorySettings(
-            timezone=self.config.site.timezone,
-            raw_interval_s=max(interval_s, self.config.storage.raw_interval_s or interval_s),
-        )
+    async def _open_history(self) -> None:
+        """ConfigError when the state_dir cannot be created; a history that cannot open is reported."""
         state_dir = self.config.storage.state_dir
         try:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as err:
             raise ConfigError(f"storage.state_dir {str(state_dir)!r}: {err.strerror}") from err
-        return await open_history(self.config.storage.history_url, settings=settings, clock=self._clock)
-
-    async def _close_history(self) -> None:
-        if self._history is not None:
-            try:
-                await self._history.close()
-            except StorageError as err:
-                self._log.error("could not write the last history batch and energy state: %s", err)
+        await self._storage.open()
 
     async def _restore_state(self) -> None:
-        assert self._history is not None
-        saved = await self._history.get_state(SITE_STATE_KEY)
-        if saved is None:
-            return
-        try:
-            self._site = SiteEnergy.from_json(saved.get("energy"))
-            serial = saved.get("serial")
-            self._site_serial = serial if isinstance(serial, str) else None
-        except EnphaseSecureError as err:
-            self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
+        restored = await self._energy_state.restore()
+        if restored is not None:
+            self._site, self._site_serial = restored
 
     def _site_state(self) -> dict[str, Any]:
         return {"serial": self._site_serial, "energy": self._site.to_json()}
 
-    async def _start_web(self, listen: str | None = None) -> None:
-        """Serve the API on ``listen`` (default: the config's), then stop the previous server if any.
-
-        ConfigError naming web.listen when the address cannot be bound; the previous server stays.
-        """
-        listen = listen or self.config.web.listen
-        host, _, port = listen.rpartition(":")
-        runner = web.AppRunner(create_app(self), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host.strip("[]"), int(port)).start()
-        except OSError as err:
-            await runner.cleanup()
-            raise ConfigError(f"web.listen {listen!r}: cannot listen there: {err.strerror}") from err
-        await self._stop_web()
-        self._web_runner = runner
-        bound = runner.addresses[0]
-        self.web_url = f"http://{bound[0]}:{bound[1]}"
-        self._log.info("API on %s", self.web_url)
-
-    async def _stop_web(self) -> None:
-        if self._web_runner is not None:
-            await self._web_runner.cleanup()
-            self._web_runner = None
+    async def _start_web(self, new: Config) -> None:
+        """ConfigError naming web.listen when it cannot be bound (the previous server stays)."""
+        await self._api.start(new.web, new.storage.state_dir)
+        self.web_url = self._api.url
 
     # --- the gateway ----------------------------------------------------------------------------
     async def _run_gateway(self) -> None:
@@ -357,14 +320,13 @@ class Daemon:
         while True:
             try:
                 gateway, state_dir = self.config.gateway, self.config.storage.state_dir
-                tokens = tokens or token_provider(gateway, state_dir=state_dir)
+                tokens = self._tokens = tokens or token_provider(gateway, state_dir=state_dir)
                 async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
                     self._session = gw
                     while True:
                         self._capabilities = await probe(gw)
                         self._follow_gateway(self._capabilities.info.serial)
-                        token = await gw.check_token()
-                        self._token_expires = token.info.expires_at
+                        await gw.check_token()
                         self._readings = self._capabilities.readings
                         failures = 0
                         self._gateway_error = None
@@ -469,6 +431,7 @@ class Daemon:
             on_value=self._on_fast,
             on_failure=self._on_fast_failure,
             timeout_s=polling.interval_s,
+            backoff_cap_s=FAST_BACKOFF_TICKS * polling.interval_s,
             logger=self._log,
         )
         slow: list[tuple[str, float, Callable[[GatewaySession], Awaitable[None]]]] = [
@@ -567,8 +530,4 @@ class Daemon:
         await self._store(snapshot)
 
     async def _store(self, snapshot: Snapshot) -> None:
-        if self._history is not None:
-            try:
-                await self._history.append(snapshot)
-            except StorageError as err:
-                self._log.error("history write failed (figures still published): %s", err)
+        await self._storage.write("history write", lambda history: history.append(snapshot))

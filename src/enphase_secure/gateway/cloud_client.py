@@ -13,6 +13,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from ..errors import CloudCredentialsError, CloudError, CloudMfaError, TokenError
+from ..messages import explain
 from .token import Token, decode_token
 
 LOGIN_PATH = "/login/login.json?"
@@ -102,7 +103,7 @@ class EnlightenClient:
         except TimeoutError as err:
             raise CloudError(f"{url}: no answer within {self._timeout.total} s") from err
         except aiohttp.ClientError as err:
-            raise CloudError(f"{url}: unreachable ({type(err).__name__})") from err
+            raise CloudError(explain(err, url)) from err
 
 
 def _json_object(body: bytes, url: str) -> dict[str, Any]:

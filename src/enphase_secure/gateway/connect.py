@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -12,7 +13,7 @@ from .cloud_client import EnlightenClient
 from .info import read_info
 from .redact import register_secret
 from .session import GatewaySession, gateway_logger
-from .token import decode_token
+from .token import Token, decode_token
 from .token_manager import AutoTokens, Clock, ManualTokens, TokenProvider, utc_now
 from .tokenstore import TokenStore, token_cache_path
 from .transport import Transport
@@ -31,7 +32,13 @@ def _required(value: SecretStr | None, key: str) -> str:
 
 
 def manual_tokens_from_text(
-    text: str, *, source: str, warning_days: float = 30.0, clock: Clock = utc_now, host: str | None = None
+    text: str,
+    *,
+    source: str,
+    warning_days: float = 30.0,
+    clock: Clock = utc_now,
+    host: str | None = None,
+    reload: Callable[[], Token | None] | None = None,
 ) -> ManualTokens:
     """Manual mode from a token's text; ConfigError (naming ``source``) if it is not a token."""
     register_secret(text.strip())
@@ -44,7 +51,38 @@ def manual_tokens_from_text(
         warning_days=warning_days,
         clock=clock,
         logger=gateway_logger(host) if host else None,
+        reload=reload,
     )
+
+
+def token_file_watcher(path: Path) -> Callable[[], Token | None]:
+    """Reads ``path`` again when it changed since the last look (time or size); None when it did not.
+
+    TokenError when the changed file is not a token (or cannot be read).
+    """
+    seen: list[tuple[int, int] | None] = [_stamp(path)]
+
+    def reload() -> Token | None:
+        stamp = _stamp(path)
+        if stamp == seen[0]:
+            return None
+        seen[0] = stamp
+        try:
+            text = path.expanduser().read_text(encoding="utf-8")
+        except OSError as err:
+            raise TokenError(f"cannot read gateway.token_file {str(path)!r}: {err.strerror}") from None
+        register_secret(text.strip())
+        return decode_token(text, source="gateway.token_file")
+
+    return reload
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.expanduser().stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def token_provider(gateway: GatewayConfig, *, state_dir: Path, clock: Clock = utc_now) -> TokenProvider:
@@ -52,7 +90,12 @@ def token_provider(gateway: GatewayConfig, *, state_dir: Path, clock: Clock = ut
         source = "gateway.token_file" if gateway.token_file is not None else "gateway.token"
         text = _required(gateway.token_value(), source)
         return manual_tokens_from_text(
-            text, source=source, warning_days=gateway.expiry_warning_days, clock=clock, host=gateway.host
+            text,
+            source=source,
+            warning_days=gateway.expiry_warning_days,
+            clock=clock,
+            host=gateway.host,
+            reload=token_file_watcher(gateway.token_file) if gateway.token_file is not None else None,
         )
     if not gateway.username:
         raise ConfigError("gateway.username is missing")

@@ -8,10 +8,13 @@ called once, then every request carries the ``sessionId`` cookie it set, plus th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import ssl
+import time
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -21,6 +24,7 @@ from ..errors import (
     GatewayStatusError,
     GatewayUnreachableError,
 )
+from ..messages import explain
 from .token import Token
 from .token_manager import TokenProvider, describe, utc_now
 
@@ -34,6 +38,23 @@ MAX_CONNECTIONS = 2
 
 def gateway_logger(host: str) -> logging.Logger:
     return logging.getLogger(f"enphase_secure[{host}]")
+
+
+async def certificate_fingerprint(host: str, *, timeout_s: float) -> str:
+    """SHA-256 (hex, as ``gateway.cert_fingerprint`` takes it) of the certificate ``host`` presents."""
+    url = urlsplit(f"https://{host}")
+    try:
+        async with asyncio.timeout(timeout_s):
+            _reader, writer = await asyncio.open_connection(
+                url.hostname, url.port or 443, ssl=_no_verify_ssl_context()
+            )
+    except (OSError, TimeoutError) as err:
+        raise GatewayUnreachableError(f"https://{host}: cannot read its certificate: {err}") from err
+    try:
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    finally:
+        writer.close()
+    return hashlib.sha256(der).hexdigest()
 
 
 def _no_verify_ssl_context() -> ssl.SSLContext:
@@ -169,16 +190,21 @@ class GatewaySession:
     async def _request(self, path: str, token: Token | None) -> tuple[int, bytes]:
         headers = token.bearer_header if token is not None else None
         url = f"{self.base_url}{path}"
+        started = time.monotonic()
         try:
             async with self._session().get(url, headers=headers, allow_redirects=False) as response:
-                return response.status, await response.read()
+                body = await response.read()
+                self._logger.debug(
+                    "GET %s: HTTP %d in %.0f ms", path, response.status, 1000 * (time.monotonic() - started)
+                )
+                return response.status, body
         except aiohttp.ServerFingerprintMismatch as err:
             raise CertificateMismatchError(
                 f"{self.base_url}: the certificate's SHA-256 fingerprint is {err.got.hex()}, not the pinned "
                 "gateway.cert_fingerprint: the gateway was replaced or someone is in between"
             ) from err
         except aiohttp.ClientError as err:
-            raise GatewayUnreachableError(f"{url}: {type(err).__name__}: {err}") from err
+            raise GatewayUnreachableError(f"{path}: {explain(err, self.base_url)}") from err
 
     def _body(self, path: str, status: int, body: bytes) -> bytes:
         if status == 200:

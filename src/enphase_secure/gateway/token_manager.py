@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import CloudError, GatewayAuthError, TokenError, TokenExpiredError
 from .cloud_client import EnlightenClient
@@ -47,6 +47,11 @@ class TokenProvider(Protocol):
         """A token other than ``refused``, which the gateway's ``/auth/check_jwt`` has just refused."""
         ...
 
+    @property
+    def expires_at(self) -> datetime | None:
+        """The expiry of the token in use (after a renewal: the new one's)."""
+        ...
+
 
 def describe(token: Token, now: datetime) -> str:
     """A one-line description of a token without the token itself."""
@@ -60,22 +65,29 @@ def describe(token: Token, now: datetime) -> str:
 class _ExpiryWarner:
     """Logs the approaching expiry of a token at most once per day."""
 
-    def __init__(self, *, warning_days: float, logger: logging.Logger, hint: str) -> None:
+    def __init__(
+        self, *, warning_days: float, logger: logging.Logger | logging.LoggerAdapter[Any], hint: str
+    ) -> None:
         self._warning_days = warning_days
         self._logger = logger
         self._hint = hint
         self._warned_on: date | None = None
 
-    def check(self, token: Token, now: datetime) -> TokenHealth:
+    def check(self, token: Token, now: datetime, *, warn: bool = True) -> TokenHealth:
         health = token_health(token.info, now, warning_days=self._warning_days)
-        if health is TokenHealth.EXPIRING and self._warned_on != now.date():
+        if warn and health is TokenHealth.EXPIRING and self._warned_on != now.date():
             self._warned_on = now.date()
             self._logger.warning("the %s: %s", describe(token, now), self._hint)
         return health
 
 
 class ManualTokens:
-    """The token the user pasted (``gateway.token`` / ``gateway.token_file``): it cannot be renewed."""
+    """The token the user pasted (``gateway.token`` / ``gateway.token_file``): it cannot be renewed.
+
+    With ``reload`` (reads ``gateway.token_file`` again; None when it has not changed), a new token put
+    in the file is used from the next request on. A token the gateway refused is not offered to it again
+    (one ``/auth/check_jwt``, one message) until the file holds another one.
+    """
 
     def __init__(
         self,
@@ -83,18 +95,42 @@ class ManualTokens:
         token: Token,
         warning_days: float = 30.0,
         clock: Clock = utc_now,
-        logger: logging.Logger | None = None,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+        reload: Callable[[], Token | None] | None = None,
     ) -> None:
         register_secret(token.value)
         self._token = token
         self._clock = clock
+        self._reload = reload
+        self._refused: GatewayAuthError | None = None
+        self._logger = logger or logging.getLogger(__name__)
         self._warner = _ExpiryWarner(
             warning_days=warning_days,
-            logger=logger or logging.getLogger(__name__),
+            logger=self._logger,
             hint="get a new token from Enlighten and put it in gateway.token / gateway.token_file",
         )
 
+    @property
+    def expires_at(self) -> datetime:
+        return self._token.info.expires_at
+
+    def _reread(self) -> None:
+        if self._reload is None:
+            return
+        try:
+            token = self._reload()
+        except TokenError as err:
+            self._logger.error("gateway.token_file changed but is not usable, keeping the old token: %s", err)
+            return
+        if token is not None and token.value != self._token.value:
+            register_secret(token.value)
+            self._token, self._refused = token, None
+            self._logger.info("gateway.token_file changed: using the %s", describe(token, self._clock()))
+
     async def current(self, gateway: Transport) -> Token:
+        self._reread()
+        if self._refused is not None:
+            raise self._refused
         now = self._clock()
         if self._warner.check(self._token, now) is TokenHealth.EXPIRED:
             raise TokenExpiredError(
@@ -104,11 +140,12 @@ class ManualTokens:
         return self._token
 
     async def replace(self, refused: Token, gateway: Transport) -> Token:
-        raise GatewayAuthError(
+        self._refused = GatewayAuthError(
             "the gateway refuses the manual token (gateway.token / gateway.token_file) although it has "
             f"not expired ({describe(refused, self._clock())}): is it for this gateway? Get a new one "
-            "from Enlighten"
+            "from Enlighten and put it in gateway.token_file (read again when it changes)"
         )
+        raise self._refused
 
 
 class AutoTokens:
@@ -149,9 +186,15 @@ class AutoTokens:
         self._token: Token | None = None
         self._cache_read = False
         self._failures = 0
+        self._refused_streak = 0  # renewals in a row that the gateway refused
+        self._renewed_at: datetime | None = None
         self._next_attempt: datetime | None = None
         self._last_error: TokenError | None = None
         self._lock = asyncio.Lock()
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self._token.info.expires_at if self._token is not None else None
 
     @property
     def next_attempt(self) -> datetime | None:
@@ -173,10 +216,14 @@ class AutoTokens:
             now = self._clock()
             if self._token is not None and self._token.value != refused.value:
                 return self._usable(now)
+            self._hold_back_after_refusals(now)
             self._logger.info(
                 "the gateway refused the %s; asking the cloud for a new one", describe(refused, now)
             )
+            renewed_before = self._renewed_at
             await self._renew(gateway, now)
+            if self._renewed_at != renewed_before:
+                self._refused_streak += 1
             if self._token is None or self._token.value == refused.value:
                 raise GatewayAuthError(
                     "the gateway refuses the token and no new one could be obtained: "
@@ -184,8 +231,21 @@ class AutoTokens:
                 )
             return self._usable(now)
 
+    def _hold_back_after_refusals(self, now: datetime) -> None:
+        """The gateway refused a token just obtained: the next login waits (60 s, 120 s, ...)."""
+        renewed_at = self._renewed_at
+        if renewed_at is None or (now - renewed_at).total_seconds() > self._retry_cap_s:
+            self._refused_streak = 0
+            return
+        if self._refused_streak and self._next_attempt is None:
+            delay_s = retry_delay_s(self._refused_streak, base_s=self._retry_base_s, cap_s=self._retry_cap_s)
+            self._next_attempt = renewed_at + timedelta(seconds=delay_s)
+
     def _usable(self, now: datetime) -> Token:
-        if self._token is not None and self._warner.check(self._token, now) is not TokenHealth.EXPIRED:
+        # a short-lived token (12 h installer token) is always "expiring": warn only when renewal fails
+        if self._token is not None and (
+            self._warner.check(self._token, now, warn=self._failures > 0) is not TokenHealth.EXPIRED
+        ):
             return self._token
         when = f"; next attempt at {self._next_attempt:%H:%M:%S} UTC" if self._next_attempt else ""
         if self._token is not None:
@@ -241,6 +301,7 @@ class AutoTokens:
         register_secret(token.value)
         self._token = token
         self._failures = 0
+        self._renewed_at = now
         self._next_attempt = None
         self._last_error = None
         self._logger.info("obtained a new %s", describe(token, now))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -11,6 +12,9 @@ from aiohttp import web
 from ..energy.snapshot import Snapshot
 from ..errors import StorageError
 from ..storage import Series
+from .connections import ConnectionGuard, ConnectionLimits
+from .history_query import bad_request, parse_history_query
+from .security import ApiSecurity
 
 
 class DaemonView(Protocol):
@@ -33,7 +37,7 @@ class DaemonView(Protocol):
     async def history(
         self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
     ) -> Series:
-        """Default: the last day to now. StorageError / ValueError: the caller's mistake."""
+        """Default: the last day (raw: hour) to now. StorageError / ValueError: the caller's mistake."""
         ...
 
 
@@ -59,7 +63,7 @@ async def _set_control(request: web.Request) -> web.Response:
     stage = request.match_info["stage"]
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return web.json_response({"error": 'body must be JSON: {"mode": "on" | "off" | "auto"}'}, status=400)
     mode = body.get("mode") if isinstance(body, dict) else None
     if not isinstance(mode, str):
@@ -74,38 +78,26 @@ async def _set_control(request: web.Request) -> web.Response:
     return web.json_response(view.control_view())
 
 
-def _bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
-
-
-def _time_param(request: web.Request, name: str) -> datetime | None:
-    text = request.query.get(name)
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise _bad_request(f"{name}: {text!r} is not an ISO 8601 time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def _history(request: web.Request) -> web.Response:
     """GET /api/history?fields=a,b&start=ISO&end=ISO&resolution=auto|raw|1min|15min|1day"""
-    fields = [f for f in request.query.get("fields", "").split(",") if f]
-    if not fields:
-        raise _bad_request("fields: give one or more history fields, comma separated")
-    start, end = _time_param(request, "start"), _time_param(request, "end")
+    query = parse_history_query(request)
     try:
-        series = await request.app[VIEW_KEY].history(
-            fields, start, end, request.query.get("resolution", "auto")
-        )
+        series = await request.app[VIEW_KEY].history(query.fields, query.start, query.end, query.resolution)
     except (StorageError, ValueError) as err:
-        raise _bad_request(str(err)) from None
-    return web.json_response(series.to_json())
+        raise bad_request(str(err)) from None
+    body = await asyncio.to_thread(lambda: json.dumps(series.to_json()))
+    return web.Response(text=body, content_type="application/json")
 
 
-def create_app(view: DaemonView) -> web.Application:
-    app = web.Application()
+def create_app(
+    view: DaemonView, *, security: ApiSecurity | None = None, connections: ConnectionGuard | None = None
+) -> web.Application:
+    """``security`` None: no token, every write refused."""
+    guard = connections or ConnectionGuard(ConnectionLimits())
+    app = web.Application(
+        middlewares=[(security or ApiSecurity()).middleware, guard.middleware],
+        client_max_size=guard.limits.max_body_bytes,
+    )
     app[VIEW_KEY] = view
     app.router.add_get("/api/snapshot", _snapshot)
     app.router.add_get("/api/status", _status)

@@ -1,0 +1,32 @@
+"""After a long gateway outage, fresh figures come back within a few poll intervals (issue 10)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from daemon_helpers import daemon_config, running, wait_until
+
+from enphase_secure.daemon.service import FAST_BACKOFF_TICKS
+from enphase_secure.simulator.faults import Fault, FaultKind
+from enphase_secure.simulator.live import load_scenario_source
+from enphase_secure.simulator.server import run_simulator
+
+
+async def test_fresh_again_within_a_few_intervals_after_a_long_outage(tmp_path: Path) -> None:
+    source = load_scenario_source("single-phase", speed=10)
+    async with run_simulator(source) as sim:
+        config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
+        async with running(config, clock=source.now) as daemon:
+            await wait_until(lambda: (s := daemon.latest_snapshot()) is not None and not s.staleness.stale)
+            sim.faults.add(Fault(kind=FaultKind.STATUS, status=503))
+            await wait_until(lambda: (s := daemon.latest_snapshot()) is not None and s.staleness.stale)
+            await asyncio.sleep(20)  # backoff 1, 2, 4, 8, 16 s before: up to 16 s more of stale figures
+            failures = daemon.status()["loops"]["fast"]["failures"]
+            sim.faults.clear()
+            back = time.monotonic()
+            await wait_until(lambda: not daemon.latest_snapshot().staleness.stale, timeout=30)  # type: ignore[union-attr]
+            took_s = time.monotonic() - back
+    assert failures >= 5
+    assert took_s <= (FAST_BACKOFF_TICKS + 3) * config.polling.interval_s  # the cap, a tick, margin
