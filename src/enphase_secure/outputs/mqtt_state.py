@@ -1,0 +1,104 @@
+"""The MQTT state messages of one update (pure), and which of them are due now.
+
+Per device of the layout one retained JSON payload (``<prefix>/<serial>/<device>/state``, the table's
+keys plus ``stale`` and ``time``), per figure one retained topic (``<prefix>/<serial>/<key>``, the value
+as JSON: a number, true/false, a string or null), ``<prefix>/<serial>/live`` (``online`` / ``offline``
+while stale) and per controller stage its state (``<prefix>/<serial>/control/<stage>/state``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .bus import Update
+from .mqtt_layout import Topics, instant_value, layout_devices
+
+STAGE_FIELDS = ("name", "on", "mode", "reason", "failsafe", "disabled", "switched_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    payload: str
+    retain: bool = True
+    qos: int = 0
+    change_key: str | None = None
+    """What must differ for the message to count as changed (default: the payload)."""
+
+    @property
+    def size(self) -> int:
+        return len(self.topic.encode()) + len(self.payload.encode())
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def state_messages(update: Update, layout: str, topics: Topics) -> list[Message]:
+    document = update.document
+    stale = bool(document.get("stale"))
+    messages = [Message(topics.live, "offline" if stale else "online", qos=1)]
+    for device in layout_devices(document, layout):
+        values = {p.key: instant_value(p, device.values, stale) for p in device.points}
+        for key, value in values.items():
+            topic = (
+                topics.figure(key)
+                if device.inverter is None
+                else topics.inverter_figure(device.inverter, key)
+            )
+            messages.append(Message(topic, dumps(value)))
+        body = dumps({**values, "stale": stale})
+        messages.append(
+            Message(
+                topics.device_state(device.device_id),
+                dumps({**values, "stale": stale, "time": document.get("time")}),
+                change_key=body,
+            )
+        )
+    messages.extend(stage_messages(document, topics))
+    return messages
+
+
+def stage_messages(document: Mapping[str, Any], topics: Topics) -> list[Message]:
+    """Each stage's state, mode and reason: ``{"name", "on", "mode", "reason", ...}``."""
+    messages = []
+    for stage in (document.get("control") or {}).get("stages") or ():
+        state = stage.get("state") or {}
+        payload = {field: state.get(field) for field in STAGE_FIELDS}
+        payload["name"] = stage["name"]
+        messages.append(Message(topics.stage_state(stage["name"]), dumps(payload), qos=1))
+    return messages
+
+
+class Throttle:
+    """Which messages go out now: the changed ones, and the others every ``interval_s``.
+
+    A topic that is no longer in the set (a figure gone, another layout) gets an empty retained
+    payload once, which deletes its retained value on the broker.
+    """
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._sent: dict[str, tuple[str, float]] = {}
+
+    def reset(self) -> None:
+        """After a reconnection everything is sent again (once)."""
+        self._sent.clear()
+
+    def due(self, messages: Iterable[Message], now_s: float) -> list[Message]:
+        out: list[Message] = []
+        current: set[str] = set()
+        for message in messages:
+            current.add(message.topic)
+            key = message.change_key if message.change_key is not None else message.payload
+            last = self._sent.get(message.topic)
+            if last is None or last[0] != key or now_s - last[1] >= self.interval_s:
+                out.append(message)
+                self._sent[message.topic] = (key, now_s)
+        for topic in [t for t in self._sent if t not in current]:
+            del self._sent[topic]
+            out.append(Message(topic, "", retain=True, qos=1))
+        return out
