@@ -127,6 +127,8 @@ class Daemon:
                     "interval_s": p.interval_s,
                     "reads": p.state.reads,
                     "failures": p.state.failures,
+                    "failures_total": p.state.failures_total,
+                    "read_latency": p.state.latency.to_json(),
                     "error": p.state.error,
                     "skipped_ticks": p.state.skipped_ticks,
                     "tick_lateness_mean_ms": round(1000 * p.state.lateness_sum_s / p.state.ticks, 3)

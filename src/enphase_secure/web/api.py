@@ -10,13 +10,19 @@ from aiohttp import web
 
 from ..energy.snapshot import Snapshot
 from ..errors import StorageError
+from ..outputs.bus import Update
 from ..storage import Series
+from .metrics import add_metrics_route
 
 
 class DaemonView(Protocol):
     """What the web layer may read from the running daemon."""
 
     def latest_snapshot(self) -> Snapshot | None: ...
+
+    def latest_update(self) -> Update | None:
+        """The latest snapshot with the service's health and the controller's view."""
+        ...
 
     def status(self) -> dict[str, Any]:
         """Gateway, firmware, token expiry, last poll, errors: JSON-ready, no secrets."""
@@ -112,4 +118,5 @@ def create_app(view: DaemonView) -> web.Application:
     app.router.add_get("/api/control", _control)
     app.router.add_get("/api/history", _history)
     app.router.add_post("/api/control/{stage}", _set_control)
+    add_metrics_route(app, view)
     return app
