@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,26 @@ def mosquitto_server(tmp_path: Path) -> Iterator[Mosquitto]:
 def mosquitto(mosquitto_server: Mosquitto) -> MqttBroker:
     """The broker's address, for tests that only publish and subscribe."""
     return mosquitto_server.broker
+
+
+SHARED_DISCOVERY_OPTIONS = ("state_topic", "availability", "qos")
+
+
+def ha_entities(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Device-based discovery configs (topic -> payload) as Home Assistant reads them: unique id ->
+    the component with the device's shared options it does not override, its device and topic."""
+    entities = {}
+    for topic, config in configs.items():
+        shared = {k: config[k] for k in SHARED_DISCOVERY_OPTIONS if k in config}
+        for object_id, component in config.get("components", {}).items():
+            if len(component) == 1:  # platform alone: a component being removed
+                continue
+            entities[component["unique_id"]] = {
+                **shared,
+                **component,
+                "device": config["device"],
+                "origin": config["origin"],
+                "config_topic": topic,
+                "object_id": object_id,
+            }
+    return entities

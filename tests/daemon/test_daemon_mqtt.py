@@ -16,7 +16,7 @@ from typing import Any
 import aiomqtt
 from daemon_helpers import daemon_config, running, wait_until
 
-from conftest import Mosquitto
+from conftest import Mosquitto, ha_entities
 from enphase_secure.actions.mqtt import MqttBroker
 from enphase_secure.simulator.faults import Fault, FaultKind
 from enphase_secure.simulator.live import load_scenario_source
@@ -106,9 +106,7 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             control={"stages": [_stage("Water heater")]},
         )
         async with running(config, clock=source.now) as daemon:
-            await _eventually(
-                lambda: f"{base}/site/state" in seen.last and len(seen.configs(sim.serial)) > 40
-            )
+            await _eventually(lambda: f"{base}/site/state" in seen.last and len(seen.configs(sim.serial)) > 3)
             assert seen.last[f"{base}/status"] == "online"
             assert seen.last[f"{base}/live"] == "online"
             state = seen.json(f"{base}/site/state")
@@ -123,28 +121,27 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             assert stage["mode"] == "auto"
             assert stage["reason"]
 
-            configs = seen.configs(sim.serial)
-            prefix = f"{DISCOVERY}/sensor/enphase_secure_{sim.serial}"
-            power = configs[f"{prefix}/site_production_power_w/config"]
+            entities = ha_entities(seen.configs(sim.serial))
+            uid = f"enphase_secure_{sim.serial}_"
+            power = entities[f"{uid}production_power_w"]
+            assert power["config_topic"] == f"{DISCOVERY}/device/enphase_secure_{sim.serial}/site/config"
+            assert power["platform"] == "sensor"
             assert power["device_class"] == "power"
             assert power["state_class"] == "measurement"
             assert power["unit_of_measurement"] == "W"
-            assert power["unique_id"] == f"enphase_secure_{sim.serial}_production_power_w"
             assert power["state_topic"] == f"{base}/site/state"
             assert {a["topic"] for a in power["availability"]} == {f"{base}/status", f"{base}/live"}
-            lifetime = configs[f"{prefix}/site_grid_import_lifetime_wh/config"]
+            lifetime = entities[f"{uid}grid_import_lifetime_wh"]
             assert lifetime["state_class"] == "total_increasing"
             assert [a["topic"] for a in lifetime["availability"]] == [f"{base}/status"]
-            assert configs[f"{prefix}/site_firmware/config"]["entity_category"] == "diagnostic"
-            online = configs[
-                f"{DISCOVERY}/binary_sensor/enphase_secure_{sim.serial}/site_gateway_online/config"
-            ]
-            assert online["device_class"] == "connectivity"
-            select = configs[f"{DISCOVERY}/select/enphase_secure_{sim.serial}/site_stage_1_mode/config"]
+            assert entities[f"{uid}firmware"]["entity_category"] == "diagnostic"
+            online = entities[f"{uid}gateway_online"]
+            assert (online["platform"], online["device_class"]) == ("binary_sensor", "connectivity")
+            select = entities[f"{uid}stage_1_mode"]
             assert select["command_topic"] == f"{base}/control/water_heater/set"
             assert select["options"] == ["auto", "on", "off"]
             inverter = next(iter(daemon.latest_snapshot().inverters)).serial  # type: ignore[union-attr]
-            assert f"{prefix}/inverter_{inverter}_power_w/config" in configs
+            assert entities[f"{uid}inverter_{inverter}_power_w"]["device"]["via_device"] == f"{uid}site"
 
             # at least every publish_interval_s, even unchanged: the token days left are republished
             token_topic = f"{base}/token_days_left"
@@ -208,24 +205,21 @@ async def test_layout_change_removes_the_old_entities(tmp_path: Path, mosquitto:
             sim, tmp_path, timezone="Europe/Paris", publish={"layout": "split", **_mqtt(mosquitto)}
         )
         async with running(split, clock=source.now):
-            await _eventually(
-                lambda: (
-                    not any("/site_" in t for t in seen.configs(sim.serial))
-                    and any("/prod_" in t for t in seen.configs(sim.serial))
-                )
-            )
+            await _eventually(lambda: not any(t.endswith("/site/config") for t in seen.configs(sim.serial)))
             await asyncio.sleep(1.0)
             after = seen.configs(sim.serial)
-    assert all("/site_" in t or "/inverter_" in t for t in before)
-    assert not any("stage_1" in t for t in after)
-    devices = {c["device"]["identifiers"][0].rsplit("_", 1)[-1] for c in after.values()}
-    assert {"prod", "net", "total", "bat"} <= {d.removeprefix("conso_") for d in devices} | devices
-    # the same entities keep their unique ids: Home Assistant keeps their history
-    unique_before = {c["unique_id"] for c in before.values() if "stage" not in c["unique_id"]}
-    assert unique_before == {c["unique_id"] for c in after.values()}
-    grid = next(c for t, c in after.items() if t.endswith("/conso_net_grid_import_w/config"))
+    node = f"{DISCOVERY}/device/enphase_secure_{sim.serial}"
+    assert {t.removeprefix(node) for t in before if "/inverter_" not in t} == {"/site/config"}
+    assert {t.removeprefix(node) for t in after if "/inverter_" not in t} == {
+        "/prod/config", "/conso_net/config", "/conso_total/config", "/bat/config",
+    }  # fmt: skip
+    # the same entities keep their unique ids (Home Assistant keeps their history); the stage is gone
+    unique_before = {u for u in ha_entities(before) if "stage" not in u}
+    assert unique_before == set(ha_entities(after))
+    assert len(unique_before) > 40
+    grid = ha_entities(after)[f"enphase_secure_{sim.serial}_grid_import_w"]
     assert grid["state_topic"] == f"{PREFIX}/{sim.serial}/conso_net/state"
-    assert "via_device" in grid["device"]
+    assert grid["device"]["via_device"] == f"enphase_secure_{sim.serial}_prod"
     assert seen.json(f"{PREFIX}/{sim.serial}/conso_net/state")["grid_import_w"] is not None
 
 

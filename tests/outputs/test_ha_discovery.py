@@ -7,8 +7,10 @@ here as data, each with its source:
   (a state class may also be absent);
 - binary sensor device classes: homeassistant/components/binary_sensor/__init__.py BinarySensorDeviceClass;
 - discovery topic ``<discovery_prefix>/<component>/[<node_id>/]<object_id>/config`` with ids of
-  ``[a-zA-Z0-9_-]``: home-assistant.io/integrations/mqtt (Discovery topic; TOPIC_MATCHER in
-  homeassistant/components/mqtt/discovery.py);
+  ``[a-zA-Z0-9_-]`` (TOPIC_MATCHER in homeassistant/components/mqtt/discovery.py); a device-based
+  payload has ``device`` and ``origin`` and ``components``, each with a ``platform`` and a ``unique_id``;
+  a component is removed by sending it as its platform alone (home-assistant.io/integrations/mqtt,
+  "Device discovery payload"; home-assistant/home-assistant.io pull request 33072);
 - a select needs ``command_topic`` and ``options``; ``entity_category`` is ``config`` or ``diagnostic``
   and a sensor may not be ``config`` (homeassistant/helpers/entity.py, sensor/__init__.py);
 - the Energy dashboard takes a sensor with device_class ``energy``, state_class ``total`` or
@@ -25,6 +27,7 @@ from typing import Any
 import pytest
 from sample_updates import SITES, TOPICS
 
+from conftest import ha_entities
 from enphase_secure.outputs.ha_discovery import discovery_configs, discovery_messages
 
 ENERGY_UNITS = {"Wh", "kWh", "MWh", "GWh", "TWh", "mWh", "J", "kJ", "MJ", "GJ", "cal", "kcal", "Mcal", "Gcal"}
@@ -44,34 +47,46 @@ TOPIC = re.compile(r"(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object
 PLATFORMS = {"sensor", "binary_sensor", "select"}
 
 
-def check(topic: str, config: dict[str, Any]) -> list[str]:
-    """What Home Assistant would reject or not offer in the Energy dashboard; empty when valid."""
-    problems = []
+def check_device(topic: str, config: dict[str, Any]) -> list[str]:
+    """A device-based config: its topic, its shared mappings (home-assistant.io/integrations/mqtt,
+    "Device discovery payload": device and origin are required, components each with a platform)."""
     prefix, _, rest = topic.partition("/")
     match = TOPIC.fullmatch(rest)
-    if prefix != "homeassistant" or match is None:
-        return [f"{topic}: not a discovery topic (or ids outside [a-zA-Z0-9_-])"]
-    component = match["component"]
-    if component not in PLATFORMS:
-        problems.append(f"{component}: not a platform we mean to use")
-    for key in ("unique_id", "name", "state_topic", "device", "availability"):
-        if key not in config:
-            problems.append(f"missing {key}")
+    if prefix != "homeassistant" or match is None or match["component"] != "device":
+        return [f"{topic}: not a device discovery topic (or ids outside [a-zA-Z0-9_-])"]
+    problems = [f"missing {key}" for key in ("device", "origin", "components") if key not in config]
     if not config.get("device", {}).get("identifiers"):
         problems.append("device without identifiers")
-    if config.get("entity_category") not in (None, "diagnostic", "config"):
-        problems.append(f"entity_category {config['entity_category']!r}")
-    for availability in config.get("availability", ()):
+    if not config.get("origin", {}).get("name"):
+        problems.append("origin without name")
+    problems += [
+        f"{object_id}: no platform" for object_id, c in config["components"].items() if "platform" not in c
+    ]
+    return problems
+
+
+def check(entity: dict[str, Any]) -> list[str]:
+    """What Home Assistant would reject in one entity (shared options merged); empty when valid."""
+    problems = []
+    component = entity["platform"]
+    if component not in PLATFORMS:
+        problems.append(f"{component}: not a platform we mean to use")
+    for key in ("unique_id", "name", "state_topic", "availability"):
+        if key not in entity:
+            problems.append(f"missing {key}")
+    if entity.get("entity_category") not in (None, "diagnostic", "config"):
+        problems.append(f"entity_category {entity['entity_category']!r}")
+    for availability in entity.get("availability", ()):
         if "+" in availability["topic"] or "#" in availability["topic"]:
             problems.append("wildcard availability topic")
-    if config.get("availability_mode", "latest") not in ("all", "any", "latest"):
+    if entity.get("availability_mode", "latest") not in ("all", "any", "latest"):
         problems.append("availability_mode")
     if component == "sensor":
-        if config.get("entity_category") == "config":
+        if entity.get("entity_category") == "config":
             problems.append("a sensor cannot be a config entity")
-        device_class = config.get("device_class")
-        unit = config.get("unit_of_measurement")
-        state_class = config.get("state_class")
+        device_class = entity.get("device_class")
+        unit = entity.get("unit_of_measurement")
+        state_class = entity.get("state_class")
         if device_class is not None:
             units, state_classes = SENSOR_RULES[device_class]
             if unit not in units:
@@ -82,11 +97,11 @@ def check(topic: str, config: dict[str, Any]) -> list[str]:
             problems.append("a state class on a text sensor")
         if state_class not in (None, "measurement", "total", "total_increasing"):
             problems.append(f"state_class {state_class!r}")
-        if "suggested_display_precision" in config and unit is None:
+        if "suggested_display_precision" in entity and unit is None:
             problems.append("display precision on a sensor without a unit")
-    if component == "binary_sensor" and config.get("device_class") not in (None, *BINARY_CLASSES):
-        problems.append(f"binary_sensor device_class {config['device_class']!r}")
-    if component == "select" and (not config.get("command_topic") or not config.get("options")):
+    if component == "binary_sensor" and entity.get("device_class") not in (None, *BINARY_CLASSES):
+        problems.append(f"binary_sensor device_class {entity['device_class']!r}")
+    if component == "select" and (not entity.get("command_topic") or not entity.get("options")):
         problems.append("select without command_topic or options")
     return problems
 
@@ -103,17 +118,20 @@ def energy_dashboard_ready(config: dict[str, Any]) -> bool:
 @pytest.mark.parametrize("name", list(SITES))
 def test_every_config_follows_home_assistant_rules(name: str, layout: str) -> None:
     configs = discovery_configs(SITES[name], layout, TOPICS, "homeassistant")
-    assert configs
-    problems = {topic: p for topic, config in configs.items() if (p := check(topic, config))}
-    assert problems == {}
-    unique_ids = [c["unique_id"] for c in configs.values()]
-    assert len(unique_ids) == len(set(unique_ids))
+    assert {t: p for t, c in configs.items() if (p := check_device(t, c))} == {}
+    entities = ha_entities(configs)
+    assert len(entities) == sum(len(c["components"]) for c in configs.values())  # unique ids unique
+    assert {uid: p for uid, entity in entities.items() if (p := check(entity))} == {}
     json.dumps(configs)  # every payload is JSON
 
 
+def by_key(layout: str = "single", name: str = "3 phases, net CT, battery") -> dict[str, dict[str, Any]]:
+    entities = ha_entities(discovery_configs(SITES[name], layout, TOPICS, "homeassistant"))
+    return {uid.removeprefix("enphase_secure_122212345678_"): e for uid, e in entities.items()}
+
+
 def test_the_energy_dashboard_sensors_qualify() -> None:
-    configs = discovery_configs(SITES["3 phases, net CT, battery"], "single", TOPICS, "homeassistant")
-    by_key = {c["unique_id"].removeprefix("enphase_secure_122212345678_"): c for c in configs.values()}
+    entities = by_key()
     # the README tells users to pick these (grid import/export, production, house consumption)
     for key in (
         "grid_import_lifetime_wh",
@@ -123,11 +141,11 @@ def test_the_energy_dashboard_sensors_qualify() -> None:
         "grid_import_today_wh",
         "production_today_wh",
     ):
-        assert energy_dashboard_ready(by_key[key]), key
-    assert by_key["production_power_w"]["state_class"] == "measurement"
-    assert not energy_dashboard_ready(by_key["production_last_7_days_wh"])  # a sliding window: no
-    assert by_key["token_days_left"]["entity_category"] == "diagnostic"
-    assert by_key["last_poll"]["device_class"] == "timestamp"
+        assert energy_dashboard_ready(entities[key]), key
+    assert entities["production_power_w"]["state_class"] == "measurement"
+    assert not energy_dashboard_ready(entities["production_last_7_days_wh"])  # a sliding window: no
+    assert entities["token_days_left"]["entity_category"] == "diagnostic"
+    assert entities["last_poll"]["device_class"] == "timestamp"
 
 
 @pytest.mark.parametrize(
@@ -136,42 +154,55 @@ def test_the_energy_dashboard_sensors_qualify() -> None:
      ("production_lifetime_wh", False), ("grid_import_today_wh", False), ("gateway_online", False)],
 )  # fmt: skip
 def test_instant_figures_follow_the_live_topic(key: str, instant: bool) -> None:
-    configs = discovery_configs(SITES["3 phases, net CT, battery"], "single", TOPICS, "homeassistant")
-    config = next(c for c in configs.values() if c["unique_id"].endswith(f"_{key}"))
-    topics = [a["topic"] for a in config["availability"]]
+    entity = by_key()[key]
+    topics = [a["topic"] for a in entity["availability"]]
     assert topics == ([TOPICS.status, TOPICS.live] if instant else [TOPICS.status])
-    assert config["availability_mode"] == "all"
+    assert entity.get("availability_mode", "all") == "all"
 
 
-def test_sites_and_layouts_decide_which_entities_exist() -> None:
+def test_sites_and_layouts_decide_which_devices_exist() -> None:
     small = discovery_configs(SITES["1 phase, production CT only"], "split", TOPICS, "homeassistant")
     big = discovery_configs(SITES["3 phases, net CT, battery"], "split", TOPICS, "homeassistant")
-    devices = {
-        c["device"]["identifiers"][0].removeprefix("enphase_secure_122212345678_") for c in big.values()
+    node = "homeassistant/device/enphase_secure_122212345678"
+    assert set(big) == {
+        f"{node}/{device}/config"
+        for device in ("prod", "conso_net", "conso_total", "bat", "inverter_482212345678")
     }
-    assert devices == {"prod", "conso_net", "conso_total", "bat", "inverter_482212345678"}
-    assert {c["device"]["identifiers"][0] for c in small.values()} == {
-        "enphase_secure_122212345678_prod",
-        "enphase_secure_122212345678_conso_net",  # the table puts the voltage there
-        "enphase_secure_122212345678_inverter_482212345678",
+    assert set(small) == {
+        f"{node}/prod/config",
+        f"{node}/conso_net/config",  # the table puts the voltage there
+        f"{node}/inverter_482212345678/config",
     }
-    assert not any("consumption" in t or "grid" in t or "battery" in t for t in small)
-    # the battery gone (or another layout): its configs are emptied first, then the others sent
+    assert set(small[f"{node}/conso_net/config"]["components"]) == {"voltage_v"}
+    assert big[f"{node}/bat/config"]["device"]["via_device"] == "enphase_secure_122212345678_prod"
+
+
+def test_removals_empty_devices_and_reduce_components_to_their_platform() -> None:
+    small = discovery_configs(SITES["1 phase, production CT only"], "split", TOPICS, "homeassistant")
+    big = discovery_configs(SITES["3 phases, net CT, battery"], "split", TOPICS, "homeassistant")
     messages = discovery_messages(small, big)
     gone = [m for m in messages if m.payload == ""]
-    assert {m.topic for m in gone} == set(big) - set(small)
+    assert {m.topic for m in gone} == set(big) - set(small)  # the battery and total consumption devices
+    assert messages[: len(gone)] == gone  # removals first
     assert all(m.retain for m in messages)
-    assert messages[: len(gone)] == gone
-    assert any("battery_soc_pct" in m.topic for m in gone)
+    net = next(json.loads(m.payload) for m in messages if m.topic.endswith("/conso_net/config"))
+    assert net["components"]["grid_import_w"] == {"platform": "sensor"}  # removed from the kept device
+    assert net["components"]["voltage_v"]["unique_id"].endswith("_voltage_v")
+    # once removed, the next round leaves them out
+    sent = {m.topic: json.loads(m.payload) for m in messages if m.payload}
+    again = next(json.loads(m.payload) for m in discovery_messages(small, sent) if "/conso_net/" in m.topic)
+    assert set(again["components"]) == {"voltage_v"}
 
 
 def test_stage_entities() -> None:
-    configs = discovery_configs(SITES["1 phase, net CT, battery"], "single", TOPICS, "homeassistant")
-    select = configs["homeassistant/select/enphase_secure_122212345678/site_stage_1_mode/config"]
+    entities = by_key(name="1 phase, net CT, battery")
+    select = entities["stage_1_mode"]
+    assert select["platform"] == "select"
     assert select["command_topic"] == "enphase_secure/122212345678/control/water_heater/set"
     assert select["state_topic"] == "enphase_secure/122212345678/control/water_heater/state"
-    running = configs["homeassistant/binary_sensor/enphase_secure_122212345678/site_stage_1_on/config"]
+    running = entities["stage_1_on"]
+    assert running["platform"] == "binary_sensor"
     assert running["device_class"] == "running"
     assert running["value_template"] == "{{ 'ON' if value_json.stage_1_on else 'OFF' }}"
-    reason = configs["homeassistant/sensor/enphase_secure_122212345678/site_stage_1_reason/config"]
-    assert reason["entity_category"] == "diagnostic"
+    assert running["state_topic"] == "enphase_secure/122212345678/site/state"
+    assert entities["stage_1_reason"]["entity_category"] == "diagnostic"

@@ -1,10 +1,12 @@
 """Home Assistant MQTT discovery configs (pure), derived from the figures table.
 
-One retained config per entity at ``<discovery_prefix>/<platform>/enphase_secure_<serial>/<object>/config``
-(the per-component schema, which every Home Assistant version reads and which removes one entity with
-one empty payload). The object id holds the layout device, so that another layout or a figure gone
-leaves topics that ``removals`` empties: no orphan entity. Unique ids hold the gateway serial and the
-figure key only, so an entity keeps its history across a layout change.
+Device-based discovery (Home Assistant 2024.11 and later): one retained config per device of the layout
+and per inverter, at ``<discovery_prefix>/device/enphase_secure_<serial>/<device>/config``, holding the
+device, the origin and one component per entity. A device no longer wanted (another layout, the
+battery gone) gets an empty payload; a component gone from a kept device is sent once as its platform
+alone, which is how Home Assistant removes one component (home-assistant.io/integrations/mqtt,
+device discovery), then left out. No orphan entity. Unique ids hold the gateway serial and the figure
+key only, so an entity keeps its id across a layout change.
 
 Availability: every entity follows ``<prefix>/<serial>/status`` (the last will); instant figures also
 follow ``<prefix>/<serial>/live``, so that while the gateway is stale Home Assistant shows them
@@ -36,41 +38,67 @@ def _version() -> str:
 ORIGIN = {"name": "enphase-secure", "sw_version": _version()}
 
 
-def config_topic(discovery_prefix: str, platform: str, serial: str, object_id: str) -> str:
-    return f"{discovery_prefix}/{platform}/{NODE}_{serial}/{object_id}/config"
+def config_topic(discovery_prefix: str, serial: str, device_id: str) -> str:
+    return f"{discovery_prefix}/device/{NODE}_{serial}/{device_id}/config"
 
 
 def discovery_filter(discovery_prefix: str, serial: str) -> str:
     """Every config this gateway's service may have left on the broker."""
-    return f"{discovery_prefix}/+/{NODE}_{serial}/+/config"
+    return f"{discovery_prefix}/device/{NODE}_{serial}/+/config"
 
 
 def discovery_configs(
     update: Update, layout: str, topics: Topics, discovery_prefix: str
 ) -> dict[str, dict[str, Any]]:
-    """config topic -> config payload, for every entity this update's site has."""
+    """config topic -> device config, for every device (and entity) this update's site has."""
     document = update.document
     serial = topics.serial
     gateway = document.get("gateway") or {}
     main = main_device_id(layout)
     configs: dict[str, dict[str, Any]] = {}
     for device in layout_devices(document, layout):
-        block = _device_block(device, serial, gateway, main)
+        components: dict[str, dict[str, Any]] = {}
         for point in device.points:
-            platform = point.figure.traits.ha_platform
-            object_id = f"{device.device_id}_{point.key}"
             unique = (
                 f"{NODE}_{serial}_{point.key}"
                 if device.inverter is None
                 else f"{NODE}_{serial}_inverter_{device.inverter}_{point.key}"
             )
-            configs[config_topic(discovery_prefix, platform, serial, object_id)] = _entity(
-                point, unique, topics.device_state(device.device_id), block, topics
-            )
-    for number, stage in enumerate(stage_names(document), start=1):
-        block = _device_block(_main(layout, document), serial, gateway, main)
-        availability = {"availability": [{"topic": topics.status}]}
-        configs[config_topic(discovery_prefix, "select", serial, f"{main}_stage_{number}_mode")] = {
+            components[point.key] = _entity(point, unique, topics)
+        if device.device_id == main:
+            components.update(_stage_components(stage_names(document), serial, topics))
+        configs[config_topic(discovery_prefix, serial, device.device_id)] = {
+            "device": _device_block(device, serial, gateway, main),
+            "origin": ORIGIN,
+            "state_topic": topics.device_state(device.device_id),
+            "availability": [{"topic": topics.status}],
+            "qos": 0,
+            "components": components,
+        }
+    return configs
+
+
+def discovery_messages(
+    configs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Mapping[str, Any]]
+) -> list[Message]:
+    """What turns the configs on the broker (``previous``) into ``configs``: empty payloads for the
+    devices gone (first), then each device, with its components gone reduced to their platform."""
+    messages = [Message(topic, "", retain=True, qos=1) for topic in sorted(set(previous) - set(configs))]
+    for topic, config in configs.items():
+        components = dict(config["components"])
+        for object_id, old in (previous.get(topic, {}).get("components") or {}).items():
+            if object_id not in components and isinstance(old, Mapping) and len(old) > 1:
+                components[object_id] = {"platform": old.get("platform")}
+        messages.append(Message(topic, dumps({**config, "components": components}), retain=True, qos=1))
+    return messages
+
+
+def _stage_components(stages: Iterable[str], serial: str, topics: Topics) -> dict[str, dict[str, Any]]:
+    """Per controller stage: its manual mode (a select) and the reason of its state (diagnostic)."""
+    components: dict[str, dict[str, Any]] = {}
+    for number, stage in enumerate(stages, start=1):
+        components[f"stage_{number}_mode"] = {
+            "platform": "select",
             "name": f"{stage} mode",
             "unique_id": f"{NODE}_{serial}_stage_{number}_mode",
             "state_topic": topics.stage_state(stage),
@@ -78,47 +106,25 @@ def discovery_configs(
             "command_topic": topics.stage_set(stage),
             "options": list(MODES),
             "icon": "mdi:solar-power-variant",
-            **availability,
-            "device": block,
-            "origin": ORIGIN,
         }
-        configs[config_topic(discovery_prefix, "sensor", serial, f"{main}_stage_{number}_reason")] = {
+        components[f"stage_{number}_reason"] = {
+            "platform": "sensor",
             "name": f"{stage} reason",
             "unique_id": f"{NODE}_{serial}_stage_{number}_reason",
             "state_topic": topics.stage_state(stage),
             "value_template": "{{ value_json.reason }}",
             "entity_category": "diagnostic",
-            **availability,
-            "device": block,
-            "origin": ORIGIN,
         }
-    return configs
+    return components
 
 
-def discovery_messages(configs: Mapping[str, Mapping[str, Any]], previous: Iterable[str]) -> list[Message]:
-    """Empty retained payloads for the configs no longer wanted (first), then the wanted ones."""
-    gone = sorted(set(previous) - set(configs))
-    return [Message(topic, "", retain=True, qos=1) for topic in gone] + [
-        Message(topic, dumps(config), retain=True, qos=1) for topic, config in configs.items()
-    ]
-
-
-def _entity(
-    point: Point, unique_id: str, state_topic: str, device: Mapping[str, Any], topics: Topics
-) -> dict[str, Any]:
+def _entity(point: Point, unique_id: str, topics: Topics) -> dict[str, Any]:
+    """One component; the device's ``state_topic`` and ``availability`` apply unless given here."""
     figure, traits = point.figure, point.figure.traits
-    availability = [{"topic": topics.status}]
+    config: dict[str, Any] = {"platform": traits.ha_platform, "name": point.name_en, "unique_id": unique_id}
     if traits.instant:
-        availability.append({"topic": topics.live})
-    config: dict[str, Any] = {
-        "name": point.name_en,
-        "unique_id": unique_id,
-        "state_topic": state_topic,
-        "availability": availability,
-        "availability_mode": "all",
-        "device": device,
-        "origin": ORIGIN,
-    }
+        config["availability"] = [{"topic": topics.status}, {"topic": topics.live}]
+        config["availability_mode"] = "all"
     if traits.binary:
         config["value_template"] = f"{{{{ 'ON' if value_json.{point.key} else 'OFF' }}}}"
     else:
@@ -134,11 +140,6 @@ def _entity(
     if figure.diagnostic:
         config["entity_category"] = "diagnostic"
     return config
-
-
-def _main(layout: str, document: Mapping[str, Any]) -> LayoutDevice:
-    main = main_device_id(layout)
-    return next(d for d in layout_devices(document, layout) if d.device_id == main)
 
 
 def _device_block(device: LayoutDevice, serial: str, gateway: Mapping[str, Any], main: str) -> dict[str, Any]:

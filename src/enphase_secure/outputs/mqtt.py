@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import ssl
 import time
@@ -217,7 +218,7 @@ class MqttOutput:
                     if topic == marker:
                         break
                     if message.topic.matches(wildcard) and message.payload:
-                        found[topic] = {}
+                        found[topic] = _config(message.payload)
         await client.unsubscribe(wildcard)
         await client.unsubscribe(marker)
         return found
@@ -295,6 +296,15 @@ class MqttOutput:
             await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
             self.messages_sent += 1
             self.bytes_sent += message.size
+
+
+def _config(payload: Any) -> dict[str, Any]:
+    """A config read back from the broker; one we cannot read is replaced as a whole."""
+    try:
+        config = json.loads(payload)
+    except (TypeError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def _frozen(mapping: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
