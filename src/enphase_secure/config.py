@@ -185,6 +185,7 @@ class MqttConfig(_Section):
     homeassistant_discovery: bool = True
     discovery_prefix: str = "homeassistant"
     publish_interval_s: float = Field(default=10.0, ge=1, description="republish unchanged values")
+    figure_topics: bool = Field(default=False, description="also one topic per figure")
 
     def password_value(self) -> SecretStr | None:
         if self.password_file is not None:

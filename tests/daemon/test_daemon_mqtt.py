@@ -102,7 +102,7 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             sim,
             tmp_path,
             timezone="Europe/Paris",
-            publish=_mqtt(mosquitto),
+            publish=_mqtt(mosquitto, figure_topics=True),
             control={"stages": [_stage("Water heater")]},
         )
         async with running(config, clock=source.now) as daemon:
@@ -143,11 +143,12 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             inverter = next(iter(daemon.latest_snapshot().inverters)).serial  # type: ignore[union-attr]
             assert entities[f"{uid}inverter_{inverter}_power_w"]["device"]["via_device"] == f"{uid}site"
 
-            # at least every publish_interval_s, even unchanged: the token days left are republished
-            token_topic = f"{base}/token_days_left"
-            count = sum(1 for t, _, _ in seen.messages if t == token_topic)
+            # at least every publish_interval_s (2 s here), even unchanged: an inverter's payload
+            inverter_state = f"{base}/inverter_{inverter}/state"
+            count = sum(1 for t, _, _ in seen.messages if t == inverter_state)
             await asyncio.sleep(4.5)
-            assert sum(1 for t, _, _ in seen.messages if t == token_topic) >= count + 1
+            assert sum(1 for t, _, _ in seen.messages if t == inverter_state) >= count + 1
+            assert json.loads(seen.last[f"{base}/inverter_{inverter}/power_w"]) is not None
 
             # the gateway stops answering: instant figures null, their availability offline
             sim.faults.add(Fault(FaultKind.STATUS, status=503))

@@ -26,7 +26,7 @@ def by_topic(messages: list[Message]) -> dict[str, str]:
     ],
 )  # fmt: skip
 def test_one_payload_per_layout_device(layout: str, device: str, has: set[str], lacks: set[str]) -> None:
-    sent = by_topic(state_messages(SITES["3 phases, net CT, battery"], layout, TOPICS))
+    sent = by_topic(state_messages(SITES["3 phases, net CT, battery"], layout, TOPICS, figure_topics=True))
     payload = json.loads(sent[f"enphase_secure/122212345678/{device}/state"])
     assert has <= set(payload)
     assert not lacks & set(payload)
@@ -37,7 +37,8 @@ def test_one_payload_per_layout_device(layout: str, device: str, has: set[str], 
 
 
 def test_stale_nulls_instant_figures_and_says_offline() -> None:
-    sent = by_topic(state_messages(site(phases=3, battery=True, ct=True, stale=True), "single", TOPICS))
+    update = site(phases=3, battery=True, ct=True, stale=True)
+    sent = by_topic(state_messages(update, "single", TOPICS, figure_topics=True))
     assert sent["enphase_secure/122212345678/live"] == "offline"
     payload = json.loads(sent["enphase_secure/122212345678/site/state"])
     assert payload["stale"] is True
@@ -52,6 +53,15 @@ def test_stale_nulls_instant_figures_and_says_offline() -> None:
     assert inverter == "null"
 
 
+def test_figure_topics_only_when_asked() -> None:
+    sent = by_topic(state_messages(SITES["3 phases, net CT, battery"], "split", TOPICS))
+    assert set(sent) == {
+        f"enphase_secure/122212345678/{name}"
+        for name in ("live", "prod/state", "conso_net/state", "conso_total/state", "bat/state",
+                     "inverter_482212345678/state", "control/water_heater/state")
+    }  # fmt: skip
+
+
 def test_stage_state_and_reason() -> None:
     sent = by_topic(state_messages(SITES["1 phase, net CT, battery"], "single", TOPICS))
     stage = json.loads(sent["enphase_secure/122212345678/control/water_heater/state"])
@@ -63,16 +73,20 @@ def test_stage_state_and_reason() -> None:
 
 def test_throttle_sends_changes_and_the_rest_every_interval() -> None:
     throttle = Throttle(10.0)
-    first = [Message("a", "1"), Message("b", "x", change_key="same")]
+    first = [Message("a", "1"), Message("b", "x", change_key="same"), Message("c", "3", periodic=False)]
     assert throttle.due(first, 0.0) == first
     assert throttle.due(first, 1.0) == []  # nothing changed
     changed = [Message("a", "2"), Message("b", "y", change_key="same")]
+    changed.append(Message("c", "3", periodic=False))
     assert [m.topic for m in throttle.due(changed, 2.0)] == ["a"]  # b: only its time moved
-    assert [m.topic for m in throttle.due(changed, 10.5)] == ["b"]  # b: 10 s since it was sent
+    assert [m.topic for m in throttle.due(changed, 10.5)] == ["b"]  # b: 10 s since it was sent; c: retained
     assert [m.topic for m in throttle.due(changed, 12.0)] == ["a"]
+    changed[-1] = Message("c", "4", periodic=False)
+    assert [m.topic for m in throttle.due(changed, 12.5)] == ["c"]  # c: on change only
+    changed.pop()
     # a topic no longer produced: its retained value is deleted once
     gone = throttle.due([Message("a", "2")], 13.0)
-    assert gone == [Message("b", "", retain=True, qos=1)]
+    assert gone == [Message("b", "", retain=True, qos=1), Message("c", "", retain=True, qos=1)]
     assert throttle.due([Message("a", "2")], 14.0) == []
     throttle.reset()
     assert throttle.due([Message("a", "2")], 15.0) == [Message("a", "2")]

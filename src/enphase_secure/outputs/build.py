@@ -34,5 +34,6 @@ def mqtt_settings(config: Config) -> MqttSettings:
         discovery=mqtt.homeassistant_discovery,
         discovery_prefix=mqtt.discovery_prefix,
         publish_interval_s=mqtt.publish_interval_s,
+        figure_topics=mqtt.figure_topics,
         layout=config.publish.layout,
     )

@@ -60,6 +60,7 @@ class MqttSettings:
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
     publish_interval_s: float = 10.0
+    figure_topics: bool = False
     layout: str = "single"
 
     @property
@@ -269,10 +270,12 @@ class MqttOutput:
         async with self._lock:
             if self._settings.discovery:
                 configs = self._discovery(update, topics)
-                if configs != self._configs_sent:
+                if configs is not self._configs_sent and configs != self._configs_sent:
                     await self._put(client, discovery_messages(configs, self._configs_sent))
                     self._configs_sent = configs
-            messages = state_messages(update, self._settings.layout, topics)
+            messages = state_messages(
+                update, self._settings.layout, topics, figure_topics=self._settings.figure_topics
+            )
             await self._put(client, self._throttle.due(messages, self._clock_s()))
 
     def _discovery(self, update: Update, topics: Topics) -> dict[str, dict[str, Any]]:
