@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from actions_loopback import Recorder, free_port, recording_server
+from actions_loopback import Recorder, recording_server
 
 
 @pytest.fixture

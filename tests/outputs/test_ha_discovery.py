@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from sample_updates import SITES, TOPICS
 
-from conftest import ha_entities
 from enphase_secure.outputs.ha_discovery import discovery_configs, discovery_messages
+from mqtt_broker import ha_entities
 
 ENERGY_UNITS = {"Wh", "kWh", "MWh", "GWh", "TWh", "mWh", "J", "kJ", "MJ", "GJ", "cal", "kcal", "Mcal", "Gcal"}
 SENSOR_RULES: dict[str, tuple[set[str | None], set[str]]] = {
@@ -203,6 +203,8 @@ def test_stage_entities() -> None:
     running = entities["stage_1_on"]
     assert running["platform"] == "binary_sensor"
     assert running["device_class"] == "running"
-    assert running["value_template"] == "{{ 'ON' if value_json.stage_1_on else 'OFF' }}"
+    assert running["value_template"] == (
+        "{% if value_json.stage_1_on is none %}None{% elif value_json.stage_1_on %}ON{% else %}OFF{% endif %}"
+    )
     assert running["state_topic"] == "enphase_secure/122212345678/site/state"
     assert entities["stage_1_reason"]["entity_category"] == "diagnostic"

@@ -67,7 +67,7 @@ def test_stage_state_and_reason() -> None:
     stage = json.loads(sent["enphase_secure/122212345678/control/water_heater/state"])
     assert stage == {
         "name": "Water heater", "on": True, "mode": "auto", "reason": "surplus",
-        "failsafe": None, "disabled": None, "switched_at": None,
+        "confirmed_on": None, "delivery": None, "failsafe": None, "disabled": None, "switched_at": None,
     }  # fmt: skip
 
 

@@ -126,7 +126,10 @@ def _entity(point: Point, unique_id: str, topics: Topics) -> dict[str, Any]:
         config["availability"] = [{"topic": topics.status}, {"topic": topics.live}]
         config["availability_mode"] = "all"
     if traits.binary:
-        config["value_template"] = f"{{{{ 'ON' if value_json.{point.key} else 'OFF' }}}}"
+        key = f"value_json.{point.key}"  # null (unknown): "None", which Home Assistant shows as unknown
+        config["value_template"] = (
+            f"{{% if {key} is none %}}None{{% elif {key} %}}ON{{% else %}}OFF{{% endif %}}"
+        )
     else:
         config["value_template"] = f"{{{{ value_json.{point.key} }}}}"
         if traits.unit is not None:

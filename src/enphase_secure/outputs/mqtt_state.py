@@ -19,7 +19,17 @@ from typing import Any
 from .bus import Update
 from .mqtt_layout import Topics, instant_value, layout_devices
 
-STAGE_FIELDS = ("name", "on", "mode", "reason", "failsafe", "disabled", "switched_at")
+STAGE_FIELDS = (
+    "name",
+    "on",
+    "confirmed_on",
+    "delivery",
+    "mode",
+    "reason",
+    "failsafe",
+    "disabled",
+    "switched_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
