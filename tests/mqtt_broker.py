@@ -3,16 +3,19 @@ device-based discovery configs."""
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from enphase_secure.actions.mqtt import MqttBroker
+from enphase_secure.simulator.tls import self_signed_certificate
 
 MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto")
 
@@ -21,7 +24,7 @@ class Mosquitto:
     """A Mosquitto broker on a free 127.0.0.1 port (Debian package ``mosquitto``), stoppable and
     restartable on the same port (to test a broker that goes away and comes back)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, tls: bool = False) -> None:
         executable = next((p for p in map(shutil.which, MOSQUITTO_CANDIDATES) if p), None)
         if executable is None:
             pytest.fail("mosquitto is not installed (apt-get install -y mosquitto)")
@@ -31,11 +34,24 @@ class Mosquitto:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.broker = MqttBroker(host="127.0.0.1", port=self.port)
+        self.ca_file: Path | None = None  # with tls: the broker's self-signed certificate, its own CA
+        if tls:
+            certificate, key = self_signed_certificate(
+                "127.0.0.1", now=datetime.now(UTC), ip_address="127.0.0.1"
+            )
+            self.ca_file = folder / "broker.pem"
+            self.ca_file.write_bytes(certificate)
+            (folder / "broker.key").write_bytes(key)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         config = self._folder / "mosquitto.conf"
-        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        # started as root, mosquitto would switch to its own user, which cannot read the test's files
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false"]
+        lines.append(f"user {getpass.getuser()}")
+        if self.ca_file is not None:
+            lines += [f"certfile {self.ca_file}", f"keyfile {self._folder / 'broker.key'}"]
+        config.write_text("\n".join(lines) + "\n")
         log_path = self._folder / "mosquitto.log"
         with log_path.open("a") as log:
             self._process = subprocess.Popen(
