@@ -51,6 +51,9 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
                     and daemon.status()["outputs"]["mqtt"]["published"] >= 2
                 )
             )
+            # a stage's state is known once a switching is confirmed: switch it on by hand
+            await daemon.set_control_mode("Water heater", "on")
+            await wait_until(lambda: daemon.control_view()["stages"][0]["state"]["confirmed_on"] is True)
             assert daemon.web_url is not None
             content_type, text = await _scrape(daemon.web_url)
     assert content_type.startswith("text/plain; version=")
@@ -72,7 +75,7 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
         assert families[name].samples, name
         assert all(len(s.labels["serial"]) == 12 for s in families[name].samples)
     stage = families["enphase_stage_on"].samples
-    assert [(s.labels["stage"], s.value) for s in stage] == [("Water heater", 0.0)]
+    assert [(s.labels["stage"], s.value) for s in stage] == [("Water heater", 1.0)]
     assert stage_figure(1).kind is Kind.STATE
 
     # Prometheus names: base units, _total on counters

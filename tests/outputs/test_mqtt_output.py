@@ -84,3 +84,28 @@ async def test_a_broker_it_cannot_trust_is_reported_not_queued(
         assert caplog.text.count("unreachable") == 1  # logged once, however many retries
     finally:
         broker.stop()
+
+
+async def test_a_ca_file_that_cannot_be_read_is_named_and_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = Mosquitto(tmp_path, tls=True)
+    broker.start()
+    try:
+        assert broker.ca_file is not None
+        ca_file = tmp_path / "later" / "ca.pem"
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, tls=True, ca_file=str(ca_file))
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test.mqtt"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: "unreachable" in caplog.text)
+            with pytest.raises(OutputUnavailableError, match="No such file"):
+                await output.publish(SITES["1 phase, net CT, battery"])
+            ca_file.parent.mkdir()
+            ca_file.write_bytes(broker.ca_file.read_bytes())  # fixed: the loop is still retrying
+            await _until(lambda: output.status()["connected"], timeout=20)
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()

@@ -155,12 +155,17 @@ class MqttOutput:
                 async with self._new_client(topics) as client:
                     failures = 0
                     await self._session(client, topics)
-            except aiomqtt.MqttError as err:
+            except (aiomqtt.MqttError, OSError) as err:  # OSError: a CA file that cannot be read
                 self._disconnected(str(err) or err.__class__.__name__)
-                failures += 1
-                await asyncio.sleep(min(BACKOFF_CAP_S, BACKOFF_START_S * 2.0 ** (failures - 1)))
+            except Exception as err:  # a bug must not end the connection loop for good
+                self._log.exception("mqtt: unexpected error, reconnecting")
+                self._disconnected(f"internal error: {err.__class__.__name__}: {err}")
+            else:
+                continue  # another gateway: reconnect at once with its topics
             finally:
                 self._client = None
+            failures += 1
+            await asyncio.sleep(min(BACKOFF_CAP_S, BACKOFF_START_S * 2.0 ** (failures - 1)))
 
     def _new_client(self, topics: Topics) -> aiomqtt.Client:
         s = self._settings
