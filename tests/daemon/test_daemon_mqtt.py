@@ -149,7 +149,9 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             count = sum(1 for t, _, _ in seen.messages if t == inverter_state)
             await asyncio.sleep(4.5)
             assert sum(1 for t, _, _ in seen.messages if t == inverter_state) >= count + 1
-            assert json.loads(seen.last[f"{base}/inverter_{inverter}/power_w"]) is not None
+            inverter_payload = seen.json(inverter_state)
+            assert {"power_w", "today_wh", "lifetime_wh", "report_age_s"} <= set(inverter_payload)
+            assert json.loads(seen.last[f"{base}/inverter_{inverter}/power_w"]) == inverter_payload["power_w"]
 
             # the gateway stops answering: instant figures null, their availability offline
             sim.faults.add(Fault(FaultKind.STATUS, status=503))

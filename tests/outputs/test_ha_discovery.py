@@ -38,6 +38,9 @@ SENSOR_RULES: dict[str, tuple[set[str | None], set[str]]] = {
     "energy_storage": (ENERGY_UNITS, {"measurement"}),
     "battery": ({"%"}, {"measurement"}),
     "voltage": ({"V", "mV", "µV", "kV", "MV"}, {"measurement"}),
+    "current": ({"A", "mA"}, {"measurement"}),
+    "frequency": ({"Hz", "kHz", "MHz", "GHz"}, {"measurement"}),
+    "temperature": ({"°C", "°F", "K"}, {"measurement"}),
     "duration": ({"d", "h", "min", "s", "ms"}, {"measurement", "total", "total_increasing"}),
     "timestamp": ({None}, set()),
 }
@@ -140,6 +143,8 @@ def test_the_energy_dashboard_sensors_qualify() -> None:
         "consumption_lifetime_wh",
         "grid_import_today_wh",
         "production_today_wh",
+        "battery_charged_lifetime_wh",
+        "battery_discharged_lifetime_wh",
     ):
         assert energy_dashboard_ready(entities[key]), key
     assert entities["production_power_w"]["state_class"] == "measurement"

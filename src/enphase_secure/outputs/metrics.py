@@ -27,7 +27,7 @@ from .mqtt_layout import instant_value
 
 NAMESPACE = "enphase"
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
-UNIT_SUFFIXES = ("_wh", "_w", "_pct", "_v")
+UNIT_SUFFIXES = ("_wh", "_w", "_pct", "_v", "_a", "_hz", "_c", "_s")
 
 
 class MetricsSource(Protocol):

@@ -68,9 +68,12 @@ def state_messages(
                     else topics.inverter_figure(device.inverter, key)
                 )
                 messages.append(Message(topic, dumps(value), periodic=False))
-        body = dumps({**values, "stale": stale})  # what "changed" compares: not the time
+        # what "changed" compares: neither the time nor ages (sent with the next change or interval)
+        ticking = {p.key for p in device.points if p.figure.traits.ticking}
+        body = dumps({**values, "stale": stale})
+        key = dumps({k: v for k, v in values.items() if k not in ticking}) if ticking else body
         payload = f'{body[:-1]},"time":{dumps(document.get("time"))}}}'
-        messages.append(Message(topics.device_state(device.device_id), payload, change_key=body))
+        messages.append(Message(topics.device_state(device.device_id), payload, change_key=key))
     messages.extend(stage_messages(document, topics))
     return messages
 
