@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from sample_updates import SITES, TOPICS, site
 
+from enphase_secure.outputs.bus import Update
 from enphase_secure.outputs.mqtt_state import Message, Throttle, state_messages
 
 
@@ -90,3 +92,24 @@ def test_throttle_sends_changes_and_the_rest_every_interval() -> None:
     assert throttle.due([Message("a", "2")], 14.0) == []
     throttle.reset()
     assert throttle.due([Message("a", "2")], 15.0) == [Message("a", "2")]
+
+
+def test_an_age_alone_is_not_a_change() -> None:
+    update = SITES["1 phase, net CT, battery"]
+    inverter = update.snapshot.inverters[0]
+
+    def aged(age_s: float, power_w: float | None = 250.0) -> Update:
+        moved = dataclasses.replace(inverter, report_age_s=age_s, power_w=power_w)
+        return Update(dataclasses.replace(update.snapshot, inverters=(moved,)), update.health, update.control)
+
+    topic = "enphase_secure/122212345678/inverter_482212345678/state"
+    throttle = Throttle(10.0)
+    first = [m for m in throttle.due(state_messages(aged(60.0), "single", TOPICS), 0.0) if m.topic == topic]
+    assert json.loads(first[0].payload)["report_age_s"] == 60.0
+    assert not [
+        m for m in throttle.due(state_messages(aged(61.0), "single", TOPICS), 1.0) if m.topic == topic
+    ]
+    changed = [
+        m for m in throttle.due(state_messages(aged(62.0, 300.0), "single", TOPICS), 2.0) if m.topic == topic
+    ]
+    assert json.loads(changed[0].payload)["report_age_s"] == 62.0  # sent with the next real change
