@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 from sample_updates import SITES, TOPICS, site
@@ -113,3 +114,20 @@ def test_an_age_alone_is_not_a_change() -> None:
         m for m in throttle.due(state_messages(aged(62.0, 300.0), "single", TOPICS), 2.0) if m.topic == topic
     ]
     assert json.loads(changed[0].payload)["report_age_s"] == 62.0  # sent with the next real change
+
+
+def test_the_memo_changes_nothing_but_the_work() -> None:
+    update = SITES["3 phases, net CT, battery"]
+    inverter = update.snapshot.inverters[0]
+    memo: dict[str, Any] = {}
+    for age_s, power_w, stale in ((60.0, 250.0, False), (61.0, 250.0, False), (62.0, 300.0, False),
+                                  (63.0, 300.0, True)):  # fmt: skip
+        moved = dataclasses.replace(inverter, report_age_s=age_s, power_w=power_w)
+        snapshot = dataclasses.replace(
+            update.snapshot,
+            inverters=(moved,),
+            staleness=dataclasses.replace(update.snapshot.staleness, stale=stale),
+        )
+        item = Update(snapshot, update.health, update.control)
+        assert state_messages(item, "split", TOPICS, memo=memo) == state_messages(item, "split", TOPICS)
+    assert set(memo) == {"inverter_482212345678"}

@@ -29,7 +29,7 @@ from .bus import Update
 from .figures import SiteShape
 from .ha_discovery import discovery_configs, discovery_filter, discovery_messages
 from .mqtt_layout import Topics, slug, stage_names
-from .mqtt_state import Message, Throttle, stage_messages, state_messages
+from .mqtt_state import Memo, Message, Throttle, stage_messages, state_messages
 
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 60.0
@@ -84,6 +84,7 @@ class MqttOutput:
         self._log = logger
         self._clock_s = clock_s
         self._throttle = Throttle(settings.publish_interval_s)
+        self._memo: Memo = {}
         self._latest: Update | None = None
         self._topics: Topics | None = None
         self._known = asyncio.Event()  # the serial is known: topics exist
@@ -279,7 +280,11 @@ class MqttOutput:
                     await self._put(client, discovery_messages(configs, self._configs_sent))
                     self._configs_sent = configs
             messages = state_messages(
-                update, self._settings.layout, topics, figure_topics=self._settings.figure_topics
+                update,
+                self._settings.layout,
+                topics,
+                figure_topics=self._settings.figure_topics,
+                memo=self._memo,
             )
             await self._put(client, self._throttle.due(messages, self._clock_s()))
 

@@ -81,7 +81,10 @@ class LayoutDevice:
 
 
 def instant_value(point: Point, values: Mapping[str, Any], stale: bool) -> Any:
-    return None if stale and point.figure.traits.instant else point.value(values)
+    if stale and point.figure.traits.instant:
+        return None
+    path = point.path
+    return values.get(path) if "." not in path else point.value(values)  # most paths: one key
 
 
 def layout_devices(document: Mapping[str, Any], layout: str) -> tuple[LayoutDevice, ...]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .bus import Update
+from .figures import Point
 from .mqtt_layout import Topics, instant_value, layout_devices
 
 STAGE_FIELDS = (
@@ -52,30 +53,55 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+Memo = dict[str, tuple[Any, dict[str, Any], str]]
+"""Per inverter device: what its entry was (ages aside), its values and its change key."""
+
+
 def state_messages(
-    update: Update, layout: str, topics: Topics, *, figure_topics: bool = False
+    update: Update, layout: str, topics: Topics, *, figure_topics: bool = False, memo: Memo | None = None
 ) -> list[Message]:
+    """``memo`` (kept by the caller between updates) spares recomputing inverters that did not change:
+    they report every 5-15 min, and they are most of the figures."""
     document = update.document
     stale = bool(document.get("stale"))
     messages = [Message(topics.live, "offline" if stale else "online", qos=1)]
     for device in layout_devices(document, layout):
-        values = {p.key: instant_value(p, device.values, stale) for p in device.points}
+        ticking = [p for p in device.points if p.figure.traits.ticking]
+        remembered = memo is not None and device.inverter is not None
+        if remembered:
+            moving = {p.path for p in ticking}
+            entry = (stale, tuple((k, v) for k, v in device.values.items() if k not in moving))
+            known = memo.get(device.device_id) if memo is not None else None
+            if known is not None and known[0] == entry:
+                values = {**known[1], **{p.key: instant_value(p, device.values, stale) for p in ticking}}
+                key = known[2]
+            else:
+                values = {p.key: instant_value(p, device.values, stale) for p in device.points}
+                key = _change_key(values, ticking, stale)
+                if memo is not None:
+                    memo[device.device_id] = (entry, values, key)
+        else:
+            values = {p.key: instant_value(p, device.values, stale) for p in device.points}
+            key = _change_key(values, ticking, stale)
         if figure_topics:
-            for key, value in values.items():
+            for figure_key, value in values.items():
                 topic = (
-                    topics.figure(key)
+                    topics.figure(figure_key)
                     if device.inverter is None
-                    else topics.inverter_figure(device.inverter, key)
+                    else topics.inverter_figure(device.inverter, figure_key)
                 )
                 messages.append(Message(topic, dumps(value), periodic=False))
-        # what "changed" compares: neither the time nor ages (sent with the next change or interval)
-        ticking = {p.key for p in device.points if p.figure.traits.ticking}
         body = dumps({**values, "stale": stale})
-        key = dumps({k: v for k, v in values.items() if k not in ticking}) if ticking else body
         payload = f'{body[:-1]},"time":{dumps(document.get("time"))}}}'
         messages.append(Message(topics.device_state(device.device_id), payload, change_key=key))
     messages.extend(stage_messages(document, topics))
     return messages
+
+
+def _change_key(values: Mapping[str, Any], ticking: list[Point], stale: bool) -> str:
+    """What "changed" compares: neither the time nor ages (those go with the next change or interval)."""
+    moving = {p.key for p in ticking}
+    return dumps({**{k: v for k, v in values.items() if k not in moving}, "stale": stale})
 
 
 def stage_messages(document: Mapping[str, Any], topics: Topics) -> list[Message]:
