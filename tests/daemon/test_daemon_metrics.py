@@ -79,6 +79,7 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
     assert families["enphase_inverter_report_age_seconds"].samples
     stage = families["enphase_stage_on"].samples
     assert [(s.labels["stage"], s.value) for s in stage] == [("Water heater", 1.0)]
+    assert {"enphase_stage_runtime_today_hours", "enphase_stage_energy_today_watt_hours"} <= set(families)
     assert stage_figure(1).kind is Kind.STATE
 
     # Prometheus names: base units, _total on counters

@@ -22,7 +22,16 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .bus import Update
-from .figures import INVERTER_FIGURES, Figure, Kind, Point, SiteShape, site_points, stage_points
+from .figures import (
+    INVERTER_FIGURES,
+    Figure,
+    Kind,
+    Point,
+    SiteShape,
+    site_points,
+    stage_figure,
+    stage_runtime_figures,
+)
 from .mqtt_layout import instant_value
 
 NAMESPACE = "enphase"
@@ -55,10 +64,12 @@ def figure_metrics(update: Update) -> list[Metric]:
     families: dict[str, Family] = {}
     for point in site_points(SiteShape.of(document)):
         _add(families, point, point.figure, instant_value(point, document, stale), {})
-    for number, point in enumerate(stage_points(document), start=1):
-        stage = document["control"]["stages"][number - 1]
+    stages = (document.get("control") or {}).get("stages") or ()
+    for number, stage in enumerate(stages, start=1):
         labels = {"stage": str(stage.get("name", number))}
-        _add(families, point, _generic_stage_figure(point.figure), point.value(document), labels)
+        for figure in (stage_figure(number), *stage_runtime_figures(number)):
+            point = Point(figure)
+            _add(families, point, _generic_stage_figure(figure, number), point.value(document), labels)
     for inverter in document.get("inverters") or ():
         labels = {"serial": str(inverter.get("serial"))}
         for figure in INVERTER_FIGURES:
@@ -129,11 +140,11 @@ class FiguresCollector(Collector):
         yield from health_metrics(self._source.status())
 
 
-def _generic_stage_figure(figure: Figure) -> Figure:
+def _generic_stage_figure(figure: Figure, number: int) -> Figure:
     """Every stage in one metric (``enphase_stage_on{stage}``), not one metric per stage number."""
-    return Figure(
-        "stage_on", figure.path, figure.kind, figure.name_fr, "Self-consumption stage on", figure.device
-    )
+    key = figure.key.replace(f"stage_{number}_", "stage_", 1)
+    name = figure.name_en.replace(f" stage {number}", " stage", 1)
+    return Figure(key, figure.path, figure.kind, figure.name_fr, name, figure.device)
 
 
 def _add(
