@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from enphase_secure.actions.mqtt import MqttBroker
+from mqtt_broker import Mosquitto
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FIXTURES_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "gateways"
@@ -39,3 +43,19 @@ def fixtures_dir() -> Path:
     if not root.is_dir():
         pytest.fail(f"{FIXTURES_ENV}={root} is not a folder of gateway captures")
     return root
+
+
+@pytest.fixture
+def mosquitto_server(tmp_path: Path) -> Iterator[Mosquitto]:
+    server = Mosquitto(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mosquitto(mosquitto_server: Mosquitto) -> MqttBroker:
+    """The broker's address, for tests that only publish and subscribe."""
+    return mosquitto_server.broker

@@ -186,9 +186,32 @@ class MqttConfig(_Section):
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
     password: SecretStr | None = None
+    password_file: FilePath | None = None
+    tls: bool = False
+    ca_file: FilePath | None = Field(default=None, description="with tls: the CA to trust (default: system)")
+    client_id: str | None = None
     topic_prefix: str = "enphase_secure"
     homeassistant_discovery: bool = True
     discovery_prefix: str = "homeassistant"
+    publish_interval_s: float = Field(default=10.0, ge=1, description="republish unchanged values")
+    figure_topics: bool = Field(default=False, description="also one topic per figure")
+
+    def password_value(self) -> SecretStr | None:
+        if self.password_file is not None:
+            return _read_secret_file(self.password_file, "publish.mqtt.password_file")
+        return self.password
+
+    @model_validator(mode="after")
+    def _checks(self) -> MqttConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if self.ca_file is not None and not self.tls:
+            raise ValueError("ca_file needs tls = true")
+        for name in ("topic_prefix", "discovery_prefix"):
+            value = getattr(self, name)
+            if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
+                raise ValueError(f"{name} {value!r}: no wildcard (+ #), no leading or trailing /")
+        return self
 
 
 class PublishConfig(_Section):
@@ -287,6 +310,7 @@ def action_context(config: Config) -> ActionContext:
     """What actions take from the [publish] sections."""
     jeedom, mqtt = config.publish.jeedom, config.publish.mqtt
     apikey = jeedom.apikey_value() if jeedom else None
+    mqtt_password = mqtt.password_value() if mqtt else None
     return ActionContext(
         jeedom=JeedomEndpoint(url=jeedom.url, apikey=apikey.get_secret_value())
         if jeedom and apikey
@@ -295,7 +319,7 @@ def action_context(config: Config) -> ActionContext:
             host=mqtt.host,
             port=mqtt.port,
             username=mqtt.username,
-            password=mqtt.password.get_secret_value() if mqtt.password else None,
+            password=mqtt_password.get_secret_value() if mqtt_password else None,
         )
         if mqtt
         else None,

@@ -101,3 +101,7 @@ class EnergyStateError(EnergyError):
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         super().__init__(f"energy state field {field!r}: {problem}")
+
+
+class OutputUnavailableError(EnphaseSecureError):
+    """An output's target (MQTT broker, ...) cannot take updates now; it retries by itself."""

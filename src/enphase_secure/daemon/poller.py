@@ -26,6 +26,34 @@ def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
     return min(cap_s, interval_s * 2.0 ** (failures - 1))
 
 
+LATENCY_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(slots=True)
+class LatencyHistogram:
+    """How long reads took (failed ones included), in fixed buckets: for /metrics."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS_S))
+    count: int = 0
+    sum_s: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.sum_s += seconds
+        for index, bound in enumerate(LATENCY_BUCKETS_S):
+            if seconds <= bound:
+                self.counts[index] += 1
+                break
+
+    def to_json(self) -> dict[str, object]:
+        """Cumulative counts per upper bound (Prometheus ``le``), as /api/status shows them."""
+        cumulative, running = [], 0
+        for bound, count in zip(LATENCY_BUCKETS_S, self.counts, strict=True):
+            running += count
+            cumulative.append([bound, running])
+        return {"buckets": cumulative, "count": self.count, "sum_s": round(self.sum_s, 6)}
+
+
 @dataclass(slots=True)
 class PollState(Generic[T]):
     value: T | None = None
@@ -39,6 +67,8 @@ class PollState(Generic[T]):
     lateness_sum_s: float = 0.0
     lateness_max_s: float = 0.0
     """How late each tick started after its grid point (drift would make this grow)."""
+    failures_total: int = 0
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def age_s(self, now: float) -> float | None:
         return None if self.ok_at is None else now - self.ok_at
@@ -79,6 +109,8 @@ class Poller(Generic[T]):
             "interval_s": self.interval_s,
             "reads": state.reads,
             "failures": state.failures,
+            "failures_total": state.failures_total,
+            "read_latency": state.latency.to_json(),
             "error": state.error,
             "skipped_ticks": state.skipped_ticks,
             "tick_lateness_mean_ms": None if mean_s is None else round(1000 * mean_s, 3),
@@ -88,9 +120,12 @@ class Poller(Generic[T]):
     async def poll_once(self) -> bool:
         """One read now; True when it succeeded."""
         state = self.state
+        started = self._clock()
         try:
             value = await asyncio.wait_for(self._read(), timeout=self._timeout_s)
         except (EnphaseSecureError, TimeoutError) as err:
+            state.latency.observe(self._clock() - started)
+            state.failures_total += 1
             message = str(err) or f"no answer within {self._timeout_s:g} s"
             if state.failures == 0 or message.split(":")[0] != (state.error or "").split(":")[0]:
                 self._log.warning("%s: read failed, will retry with backoff: %s", self.name, message)
@@ -100,6 +135,7 @@ class Poller(Generic[T]):
             if self._on_failure is not None:
                 await self._on_failure(message)
             return False
+        state.latency.observe(self._clock() - started)
         if state.failures:
             self._log.info("%s: recovered after %d failed reads", self.name, state.failures)
         state.value = value

@@ -261,9 +261,15 @@ class Daemon:
 
     async def _start_outputs(self) -> None:
         self._bus = OutputBus(
-            build_outputs(self.config, logger=self._log), clock=self._clock, logger=self._log
+            build_outputs(self.config, logger=self._log, control=self), clock=self._clock, logger=self._log
         )
         await self._bus.start()
+
+    def latest_update(self) -> Update | None:
+        """The latest snapshot with the service's health and the controller's view (for /metrics)."""
+        if self._latest is None:
+            return None
+        return Update(self._latest, self.health(), self.control_view())
 
     def health(self) -> Health:
         info = self._capabilities.info if self._capabilities else None

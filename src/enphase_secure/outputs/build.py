@@ -6,9 +6,34 @@ import logging
 
 from ..config import Config
 from .bus import Output
+from .mqtt import ControlPort, MqttOutput, MqttSettings
 
 
-def build_outputs(config: Config, *, logger: logging.Logger) -> list[Output]:
+def build_outputs(
+    config: Config, *, logger: logging.Logger, control: ControlPort | None = None
+) -> list[Output]:
     outputs: list[Output] = []
-    del config, logger  # no output is built from the configuration yet
+    if config.publish.mqtt is not None:
+        outputs.append(MqttOutput(mqtt_settings(config), control=control, logger=logger))
     return outputs
+
+
+def mqtt_settings(config: Config) -> MqttSettings:
+    mqtt = config.publish.mqtt
+    assert mqtt is not None
+    password = mqtt.password_value()
+    return MqttSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        username=mqtt.username,
+        password=password.get_secret_value() if password else None,
+        tls=mqtt.tls,
+        ca_file=str(mqtt.ca_file.expanduser()) if mqtt.ca_file else None,
+        client_id=mqtt.client_id,
+        topic_prefix=mqtt.topic_prefix,
+        discovery=mqtt.homeassistant_discovery,
+        discovery_prefix=mqtt.discovery_prefix,
+        publish_interval_s=mqtt.publish_interval_s,
+        figure_topics=mqtt.figure_topics,
+        layout=config.publish.layout,
+    )

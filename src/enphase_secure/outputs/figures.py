@@ -31,6 +31,8 @@ class Kind(StrEnum):
     AGE = "age"  # seconds since a device last reported
     ONLINE = "online"  # binary: the gateway answers
     STATE = "state"  # binary: a stage is on
+    TEXT = "text"  # a label (firmware version)
+    TIMESTAMP = "timestamp"  # an ISO 8601 time (last poll)
     RUNTIME_TODAY = "runtime_today"  # h a stage ran in its runtime day
 
 
@@ -45,6 +47,12 @@ class KindTraits:
     jeedom_generic_type: str
     binary: bool = False
     precision: int = 0  # suggested display decimals
+    numeric: bool = True  # False: a label or a time (Prometheus: info / timestamp, not a value)
+    ticking: bool = False  # moves every tick by itself (an age): not a change worth sending at once
+
+    @property
+    def ha_platform(self) -> str:
+        return "binary_sensor" if self.binary else "sensor"
 
 
 KINDS: Mapping[Kind, KindTraits] = {
@@ -73,9 +81,15 @@ KINDS: Mapping[Kind, KindTraits] = {
     Kind.DAYS: KindTraits(
         "d", False, "duration", "measurement", "days", "gauge", "GENERIC_INFO", precision=1
     ),
-    Kind.AGE: KindTraits("s", False, "duration", "measurement", "seconds", "gauge", "GENERIC_INFO"),
+    Kind.AGE: KindTraits(
+        "s", False, "duration", "measurement", "seconds", "gauge", "GENERIC_INFO", ticking=True
+    ),
     Kind.ONLINE: KindTraits(None, False, "connectivity", None, "", "gauge", "GENERIC_INFO", binary=True),
     Kind.STATE: KindTraits(None, False, "running", None, "", "gauge", "ENERGY_STATE", binary=True),
+    Kind.TEXT: KindTraits(None, False, None, None, "info", "info", "GENERIC_INFO", numeric=False),
+    Kind.TIMESTAMP: KindTraits(
+        None, False, "timestamp", None, "timestamp_seconds", "gauge", "GENERIC_INFO", numeric=False
+    ),
     Kind.RUNTIME_TODAY: KindTraits(
         "h", False, "duration", "measurement", "hours", "gauge", "GENERIC_INFO", precision=2
     ),
@@ -225,6 +239,9 @@ SITE_FIGURES: tuple[Figure, ...] = (
            "gatewayOnline", diagnostic=True),
     Figure("token_days_left", "health.token_days_left", Kind.DAYS, "Jours de jeton restants",
            "Token days left", P, "tokenDaysLeft", diagnostic=True),
+    Figure("firmware", "health.firmware", Kind.TEXT, "Micrologiciel", "Firmware", P, diagnostic=True),
+    Figure("last_poll", "health.last_poll", Kind.TIMESTAMP, "Dernière lecture", "Last poll", P,
+           diagnostic=True),
 )  # fmt: skip
 
 INVERTER_FIGURES: tuple[Figure, ...] = (

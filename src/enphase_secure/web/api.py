@@ -11,9 +11,11 @@ from aiohttp import web
 
 from ..energy.snapshot import Snapshot
 from ..errors import StorageError
+from ..outputs.bus import Update
 from ..storage import Series
 from .connections import ConnectionGuard, ConnectionLimits
 from .history_query import bad_request, parse_history_query
+from .metrics import add_metrics_route
 from .security import ApiSecurity
 
 
@@ -21,6 +23,10 @@ class DaemonView(Protocol):
     """What the web layer may read from the running daemon."""
 
     def latest_snapshot(self) -> Snapshot | None: ...
+
+    def latest_update(self) -> Update | None:
+        """The latest snapshot with the service's health and the controller's view."""
+        ...
 
     def status(self) -> dict[str, Any]:
         """Gateway, firmware, token expiry, last poll, errors: JSON-ready, no secrets."""
@@ -104,4 +110,5 @@ def create_app(
     app.router.add_get("/api/control", _control)
     app.router.add_get("/api/history", _history)
     app.router.add_post("/api/control/{stage}", _set_control)
+    add_metrics_route(app, view)
     return app

@@ -1,0 +1,226 @@
+"""Outputs benchmark: what MQTT (with Home Assistant discovery) adds to `enphase-secure run` at 1 s polling.
+
+    .venv/bin/python benchmarks/outputs_bench.py [--seconds 60] [--scenario three-phase-battery]
+
+The simulator and Mosquitto run in their own processes; the daemon runs twice for the same window, first
+without outputs, then with ``[publish.mqtt]`` (discovery on) to that broker. Only the daemon's process is
+measured (CPU from /proc, per fast tick); a subscriber to ``#`` counts what reaches the broker (messages
+and bytes of topic + payload). One ``GET /metrics`` scrape is timed at the end. Everything listens on
+127.0.0.1; every process is always stopped. Target: the outputs add less than 25 % to the CPU per tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import aiomqtt
+from daemon_bench import (
+    INTERVAL_S,
+    WARM_UP_READS,
+    after_fast_read,
+    client_context,
+    fast_reads,
+    get_json,
+    sample_process,
+    subprocess_logged,
+    wait_for_line,
+    write_config,
+)
+
+TARGET_ADDED = 0.25
+
+
+@dataclass
+class Counted:
+    messages: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    ticks: int
+    cpu_s: float
+    window_s: float
+    seen: Counted
+    output: dict[str, object]
+    scrape_ms: float
+
+    @property
+    def cpu_ms_per_tick(self) -> float:
+        return 1000 * self.cpu_s / self.ticks
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def mosquitto(work: Path) -> Iterator[int]:
+    executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = free_port()
+    config = work / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    with (work / "mosquitto.log").open("wb") as log:
+        process = subprocess.Popen([executable, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"mosquitto did not start: {(work / 'mosquitto.log').read_text()}"
+                    ) from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def counting(port: int) -> AsyncIterator[Counted]:
+    counted = Counted()
+    ready = asyncio.Event()
+
+    async def listen() -> None:
+        async with aiomqtt.Client("127.0.0.1", port) as client:
+            await client.subscribe("#")
+            ready.set()
+            async for message in client.messages:
+                payload = message.payload
+                size = len(payload) if isinstance(payload, bytes | bytearray) else len(str(payload or ""))
+                counted.messages += 1
+                counted.bytes += len(str(message.topic).encode()) + size
+
+    task = asyncio.create_task(listen())
+    await asyncio.wait_for(ready.wait(), 10)
+    try:
+        yield counted
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def run_daemon(
+    http: aiohttp.ClientSession,
+    work: Path,
+    gateway_url: str,
+    seconds: float,
+    mqtt_port: int | None,
+    *,
+    figure_topics: bool = False,
+) -> Run:
+    name = ("with-mqtt-figures" if figure_topics else "with-mqtt") if mqtt_port else "no-outputs"
+    state_dir, config = work / f"state-{name}", work / f"{name}.toml"
+    write_config(config, gateway_url=gateway_url, token_file=work / "token", state_dir=state_dir)
+    if mqtt_port is not None:
+        with config.open("a") as file:
+            file.write(f'[publish.mqtt]\nhost = "127.0.0.1"\nport = {mqtt_port}\n')
+            file.write(f"figure_topics = {'true' if figure_topics else 'false'}\n")
+    async with contextlib.AsyncExitStack() as stack:
+        seen = await stack.enter_async_context(counting(mqtt_port)) if mqtt_port else Counted()
+        log = work / f"daemon-{name}.log"
+        daemon = await stack.enter_async_context(subprocess_logged(log, "run", "-c", str(config)))
+        api = (await wait_for_line(log, r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+        status_url = f"{api}/api/status"
+        before_status = await after_fast_read(http, status_url, WARM_UP_READS + 2)
+        before_status = await after_fast_read(http, status_url, fast_reads(before_status) + 1)
+        before, started = sample_process(daemon.pid), time.monotonic()
+        seen_before = Counted(seen.messages, seen.bytes)
+        await asyncio.sleep(seconds)
+        latest = await get_json(http, status_url)
+        after_status = await after_fast_read(http, status_url, fast_reads(latest) + 1)
+        after, window_s = sample_process(daemon.pid), time.monotonic() - started
+        window_seen = Counted(seen.messages - seen_before.messages, seen.bytes - seen_before.bytes)
+        scrape_started = time.monotonic()
+        async with http.get(f"{api}/metrics") as response:
+            await response.read()
+        scrape_ms = 1000 * (time.monotonic() - scrape_started)
+    return Run(
+        ticks=fast_reads(after_status) - fast_reads(before_status),
+        cpu_s=after.cpu_s - before.cpu_s,
+        window_s=window_s,
+        seen=window_seen,
+        output=after_status["outputs"].get("mqtt", {}),
+        scrape_ms=scrape_ms,
+    )
+
+
+async def bench(seconds: float, scenario: str, work: Path) -> None:
+    speed = 2 * 3600.0 / seconds
+    token_file = work / "token"
+    simulate = (
+        "simulate", "--scenario", scenario, "--speed", f"{speed:g}",
+        "--token-file", str(token_file), "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
+    )  # fmt: skip
+    with mosquitto(work) as mqtt_port:
+        async with (
+            subprocess_logged(work / "simulator.log", *simulate) as simulator,
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context())) as http,
+        ):
+            ready = await wait_for_line(
+                work / "simulator.log", r"gateway (https://127\.0\.0\.1:\d+) ", simulator
+            )
+            gateway_url = ready.group(1)
+            base = await run_daemon(http, work, gateway_url, seconds, None)
+            mqtt = await run_daemon(http, work, gateway_url, seconds, mqtt_port)
+            figures_on = await run_daemon(http, work, gateway_url, seconds, mqtt_port, figure_topics=True)
+    figures = [
+        f"outputs benchmark: scenario {scenario}, polling.interval_s {INTERVAL_S:g}, three windows of "
+        f"{seconds:g} s (simulator speed {speed:g})",
+        f"without outputs: {base.ticks} fast ticks, CPU {base.cpu_s:.2f} s = "
+        f"{base.cpu_ms_per_tick:.2f} ms per tick",
+        *describe("MQTT + discovery (default)", mqtt, base),
+        *describe("MQTT + discovery + figure_topics", figures_on, base),
+        f"one GET /metrics scrape: {mqtt.scrape_ms:.1f} ms (wall, loaded machine)",
+    ]
+    print("\n".join(figures))
+
+
+def describe(label: str, run: Run, base: Run) -> list[str]:
+    added = run.cpu_ms_per_tick / base.cpu_ms_per_tick - 1
+    verdict = "met" if added < TARGET_ADDED else "MISSED"
+    rate, kib_s = run.seen.messages / run.window_s, run.seen.bytes / run.window_s / 1024
+    out = run.output
+    return [
+        f"{label}: {run.ticks} fast ticks, CPU {run.cpu_s:.2f} s = {run.cpu_ms_per_tick:.2f} ms per tick, "
+        f"added {run.cpu_ms_per_tick - base.cpu_ms_per_tick:+.2f} ms = {100 * added:+.1f} % "
+        f"(target < {100 * TARGET_ADDED:.0f} %): {verdict}",
+        f"  broker traffic seen by a subscriber: {run.seen.messages} messages = {rate:.1f} messages/s, "
+        f"{kib_s:.2f} KiB/s ({run.seen.bytes / max(run.ticks, 1):.0f} bytes per tick)",
+        f"  output status: sent {out.get('messages_sent')} messages, {out.get('bytes_sent')} bytes since "
+        f"start, published {out.get('published')}, dropped_busy {out.get('dropped_busy')}, "
+        f"failures {out.get('failures')}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="each measured window (real seconds)")
+    parser.add_argument("--scenario", default="three-phase-battery", help="simulator live scenario")
+    args = parser.parse_args()
+    if args.seconds < 10:
+        parser.error("--seconds: at least 10")
+    with tempfile.TemporaryDirectory(prefix="enphase-secure-outputs-bench-") as work:
+        asyncio.run(bench(args.seconds, args.scenario, Path(work)))
+
+
+if __name__ == "__main__":
+    main()

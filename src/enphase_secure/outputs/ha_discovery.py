@@ -1,0 +1,164 @@
+"""Home Assistant MQTT discovery configs (pure), derived from the figures table.
+
+Device-based discovery (Home Assistant 2024.11 and later): one retained config per device of the layout
+and per inverter, at ``<discovery_prefix>/device/enphase_secure_<serial>/<device>/config``, holding the
+device, the origin and one component per entity. A device no longer wanted (another layout, the
+battery gone) gets an empty payload; a component gone from a kept device is sent once as its platform
+alone, which is how Home Assistant removes one component (home-assistant.io/integrations/mqtt,
+device discovery), then left out. No orphan entity. Unique ids hold the gateway serial and the figure
+key only, so an entity keeps its id across a layout change.
+
+Availability: every entity follows ``<prefix>/<serial>/status`` (the last will); instant figures also
+follow ``<prefix>/<serial>/live``, so that while the gateway is stale Home Assistant shows them
+"unavailable", never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from .bus import Update
+from .figures import Point
+from .mqtt_layout import LayoutDevice, Topics, layout_devices, main_device_id, stage_names
+from .mqtt_state import Message, dumps
+
+NODE = "enphase_secure"
+MODES = ("auto", "on", "off")
+
+
+def _version() -> str:
+    try:
+        return version("enphase-secure")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "0"
+
+
+ORIGIN = {"name": "enphase-secure", "sw_version": _version()}
+
+
+def config_topic(discovery_prefix: str, serial: str, device_id: str) -> str:
+    return f"{discovery_prefix}/device/{NODE}_{serial}/{device_id}/config"
+
+
+def discovery_filter(discovery_prefix: str, serial: str) -> str:
+    """Every config this gateway's service may have left on the broker."""
+    return f"{discovery_prefix}/device/{NODE}_{serial}/+/config"
+
+
+def discovery_configs(
+    update: Update, layout: str, topics: Topics, discovery_prefix: str
+) -> dict[str, dict[str, Any]]:
+    """config topic -> device config, for every device (and entity) this update's site has."""
+    document = update.document
+    serial = topics.serial
+    gateway = document.get("gateway") or {}
+    main = main_device_id(layout)
+    configs: dict[str, dict[str, Any]] = {}
+    for device in layout_devices(document, layout):
+        components: dict[str, dict[str, Any]] = {}
+        for point in device.points:
+            unique = (
+                f"{NODE}_{serial}_{point.key}"
+                if device.inverter is None
+                else f"{NODE}_{serial}_inverter_{device.inverter}_{point.key}"
+            )
+            components[point.key] = _entity(point, unique, topics)
+        if device.device_id == main:
+            components.update(_stage_components(stage_names(document), serial, topics))
+        configs[config_topic(discovery_prefix, serial, device.device_id)] = {
+            "device": _device_block(device, serial, gateway, main),
+            "origin": ORIGIN,
+            "state_topic": topics.device_state(device.device_id),
+            "availability": [{"topic": topics.status}],
+            "qos": 0,
+            "components": components,
+        }
+    return configs
+
+
+def discovery_messages(
+    configs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Mapping[str, Any]]
+) -> list[Message]:
+    """What turns the configs on the broker (``previous``) into ``configs``: empty payloads for the
+    devices gone (first), then each device, with its components gone reduced to their platform."""
+    messages = [Message(topic, "", retain=True, qos=1) for topic in sorted(set(previous) - set(configs))]
+    for topic, config in configs.items():
+        components = dict(config["components"])
+        for object_id, old in (previous.get(topic, {}).get("components") or {}).items():
+            if object_id not in components and isinstance(old, Mapping) and len(old) > 1:
+                components[object_id] = {"platform": old.get("platform")}
+        messages.append(Message(topic, dumps({**config, "components": components}), retain=True, qos=1))
+    return messages
+
+
+def _stage_components(stages: Iterable[str], serial: str, topics: Topics) -> dict[str, dict[str, Any]]:
+    """Per controller stage: its manual mode (a select) and the reason of its state (diagnostic)."""
+    components: dict[str, dict[str, Any]] = {}
+    for number, stage in enumerate(stages, start=1):
+        components[f"stage_{number}_mode"] = {
+            "platform": "select",
+            "name": f"{stage} mode",
+            "unique_id": f"{NODE}_{serial}_stage_{number}_mode",
+            "state_topic": topics.stage_state(stage),
+            "value_template": "{{ value_json.mode }}",
+            "command_topic": topics.stage_set(stage),
+            "options": list(MODES),
+            "icon": "mdi:solar-power-variant",
+        }
+        components[f"stage_{number}_reason"] = {
+            "platform": "sensor",
+            "name": f"{stage} reason",
+            "unique_id": f"{NODE}_{serial}_stage_{number}_reason",
+            "state_topic": topics.stage_state(stage),
+            "value_template": "{{ value_json.reason }}",
+            "entity_category": "diagnostic",
+        }
+    return components
+
+
+def _entity(point: Point, unique_id: str, topics: Topics) -> dict[str, Any]:
+    """One component; the device's ``state_topic`` and ``availability`` apply unless given here."""
+    figure, traits = point.figure, point.figure.traits
+    config: dict[str, Any] = {"platform": traits.ha_platform, "name": point.name_en, "unique_id": unique_id}
+    if traits.instant:
+        config["availability"] = [{"topic": topics.status}, {"topic": topics.live}]
+        config["availability_mode"] = "all"
+    if traits.binary:
+        key = f"value_json.{point.key}"  # null (unknown): "None", which Home Assistant shows as unknown
+        config["value_template"] = (
+            f"{{% if {key} is none %}}None{{% elif {key} %}}ON{{% else %}}OFF{{% endif %}}"
+        )
+    else:
+        config["value_template"] = f"{{{{ value_json.{point.key} }}}}"
+        if traits.unit is not None:
+            config["unit_of_measurement"] = traits.unit
+        if traits.ha_state_class is not None:
+            config["state_class"] = traits.ha_state_class
+        if traits.numeric:
+            config["suggested_display_precision"] = traits.precision
+    if traits.ha_device_class is not None:
+        config["device_class"] = traits.ha_device_class
+    if figure.diagnostic:
+        config["entity_category"] = "diagnostic"
+    return config
+
+
+def _device_block(device: LayoutDevice, serial: str, gateway: Mapping[str, Any], main: str) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "identifiers": [f"{NODE}_{serial}_{device.device_id}"],
+        "name": f"{device.name} {device.inverter or serial}",
+        "manufacturer": "Enphase Energy",
+    }
+    if device.inverter is None:
+        block["model"] = gateway.get("part_number") or "IQ Gateway"
+        block["serial_number"] = serial
+        if gateway.get("firmware"):
+            block["sw_version"] = gateway["firmware"]
+    else:
+        block["model"] = "Microinverter"
+        block["serial_number"] = device.inverter
+    if device.device_id != main:
+        block["via_device"] = f"{NODE}_{serial}_{main}"
+    return block

@@ -1,0 +1,324 @@
+"""The MQTT output (``[publish.mqtt]``): moves the messages of ``mqtt_state`` and ``ha_discovery``.
+
+It connects once the first update gives the gateway serial, with the last will ``offline`` (retained)
+on ``<prefix>/<serial>/status``, says ``online`` after connecting and ``offline`` when stopped, and
+reconnects with capped backoff. On each connection it reads back the discovery configs it left on the
+broker before (retained), so that a layout changed while it was away still removes the old entities.
+While the broker is away nothing queues: the bus keeps the latest update and this output sends it,
+once, after reconnecting. Commands on ``<prefix>/<serial>/control/<stage>/set`` (``on`` / ``off`` /
+``auto``) override a controller stage as ``POST /api/control/<stage>`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiomqtt
+
+from ..errors import OutputUnavailableError
+from .bus import Update
+from .figures import SiteShape
+from .ha_discovery import discovery_configs, discovery_filter, discovery_messages
+from .mqtt_layout import Topics, slug, stage_names
+from .mqtt_state import Memo, Message, Throttle, stage_messages, state_messages
+
+BACKOFF_START_S = 1.0
+BACKOFF_CAP_S = 60.0
+READBACK_TIMEOUT_S = 5.0
+CONNECTING = "connecting"
+
+
+class ControlPort(Protocol):
+    """What MQTT commands may do to the daemon's controller."""
+
+    async def set_control_mode(self, stage: str, mode: str) -> None:
+        """KeyError for an unknown stage, ValueError for an unknown mode."""
+        ...
+
+    def control_view(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    host: str
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    client_id: str | None = None
+    topic_prefix: str = "enphase_secure"
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    publish_interval_s: float = 10.0
+    figure_topics: bool = False
+    layout: str = "single"
+
+    @property
+    def target(self) -> str:
+        return f"mqtt{'s' if self.tls else ''}://{self.host}:{self.port}"
+
+
+class MqttOutput:
+    name = "mqtt"
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        control: ControlPort | None,
+        logger: logging.Logger,
+        clock_s: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._control = control
+        self._log = logger
+        self._clock_s = clock_s
+        self._throttle = Throttle(settings.publish_interval_s)
+        self._memo: Memo = {}
+        self._latest: Update | None = None
+        self._topics: Topics | None = None
+        self._known = asyncio.Event()  # the serial is known: topics exist
+        self._restart = asyncio.Event()  # another gateway: reconnect with its topics
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._down: str | None = CONNECTING
+        self._configs_key: tuple[Any, ...] | None = None
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._configs_sent: dict[str, dict[str, Any]] = {}
+        self.messages_sent = 0
+        self.bytes_sent = 0
+        self.connections = 0
+
+    # --- the Output protocol ----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="mqtt-connection")
+
+    async def stop(self) -> None:
+        client, topics = self._client, self._topics
+        if client is not None and topics is not None:
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(client.publish(topics.status, "offline", qos=1, retain=True), 2.0)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def publish(self, update: Update) -> None:
+        self._latest = update
+        serial = update.snapshot.gateway.serial
+        if serial is None:
+            return
+        if self._topics is None:
+            self._topics = Topics(self._settings.topic_prefix, serial)
+            self._known.set()
+        elif serial != self._topics.serial:
+            self._log.warning("mqtt: now gateway %s: reconnecting with its topics", serial)
+            self._topics = Topics(self._settings.topic_prefix, serial)
+            self._restart.set()
+        client = self._client
+        if client is None and self._down == CONNECTING:
+            return  # the first connection sends the latest update as soon as it is up
+        if client is None:
+            raise OutputUnavailableError(f"{self._settings.target}: not connected ({self._down})")
+        await self._send(client, update)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "target": self._settings.target,
+            "connected": self._client is not None,
+            "discovery": self._settings.discovery,
+            "connections": self.connections,
+            "messages_sent": self.messages_sent,
+            "bytes_sent": self.bytes_sent,
+        }
+
+    # --- the connection ---------------------------------------------------------------------------
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            await self._known.wait()
+            topics = self._topics
+            assert topics is not None
+            self._restart.clear()
+            try:
+                async with self._new_client(topics) as client:
+                    failures = 0
+                    await self._session(client, topics)
+            except (aiomqtt.MqttError, OSError) as err:  # OSError: a CA file that cannot be read
+                self._disconnected(str(err) or err.__class__.__name__)
+            except Exception as err:  # a bug must not end the connection loop for good
+                self._log.exception("mqtt: unexpected error, reconnecting")
+                self._disconnected(f"internal error: {err.__class__.__name__}: {err}")
+            else:
+                continue  # another gateway: reconnect at once with its topics
+            finally:
+                self._client = None
+            failures += 1
+            await asyncio.sleep(min(BACKOFF_CAP_S, BACKOFF_START_S * 2.0 ** (failures - 1)))
+
+    def _new_client(self, topics: Topics) -> aiomqtt.Client:
+        s = self._settings
+        tls_context = ssl.create_default_context(cafile=s.ca_file) if s.tls else None
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            will=aiomqtt.Will(topics.status, "offline", qos=1, retain=True),
+            tls_context=tls_context,
+            keepalive=30,
+            timeout=10,
+        )
+
+    async def _session(self, client: aiomqtt.Client, topics: Topics) -> None:
+        await client.publish(topics.status, "online", qos=1, retain=True)
+        await client.subscribe(topics.stage_set_filter, qos=1)
+        left = await self._read_back(client, topics) if self._settings.discovery else {}
+        async with self._lock:
+            self._configs_sent = left
+            self._throttle.reset()
+        self._client = client
+        self.connections += 1
+        if self._down is not None:
+            self._log.info("mqtt: connected to %s", self._settings.target)
+            self._down = None
+        if self._latest is not None:
+            await self._send(client, self._latest)
+        reader = asyncio.create_task(self._commands(client, topics))
+        restart = asyncio.create_task(self._restart.wait())
+        try:
+            done, _ = await asyncio.wait({reader, restart}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            reader.cancel()
+            restart.cancel()
+        if reader in done:
+            reader.result()  # the broker went away: MqttError
+        else:
+            self._client = None
+            await client.publish(topics.status, "offline", qos=1, retain=True)
+
+    async def _read_back(self, client: aiomqtt.Client, topics: Topics) -> dict[str, dict[str, Any]]:
+        """The discovery configs this gateway's service left on the broker (retained)."""
+        wildcard = discovery_filter(self._settings.discovery_prefix, topics.serial)
+        marker = f"{topics.base}/sync/{uuid.uuid4().hex}"
+        await client.subscribe(wildcard, qos=1)
+        await client.subscribe(marker, qos=1)
+        await client.publish(marker, "sync", qos=1)
+        found: dict[str, dict[str, Any]] = {}
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(READBACK_TIMEOUT_S):
+                async for message in client.messages:
+                    topic = str(message.topic)
+                    if topic == marker:
+                        break
+                    if message.topic.matches(wildcard) and message.payload:
+                        found[topic] = _config(message.payload)
+        await client.unsubscribe(wildcard)
+        await client.unsubscribe(marker)
+        return found
+
+    async def _commands(self, client: aiomqtt.Client, topics: Topics) -> None:
+        async for message in client.messages:
+            if message.topic.matches(topics.stage_set_filter):
+                await self._command(client, topics, str(message.topic), message.payload, message.retain)
+
+    async def _command(
+        self, client: aiomqtt.Client, topics: Topics, topic: str, payload: Any, retained: bool
+    ) -> None:
+        if retained:
+            self._log.warning("mqtt: ignored a retained command on %s (publish commands unretained)", topic)
+            return
+        wanted = topic.split("/")[-2]
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes | bytearray) else str(payload)
+        mode = text.strip().lower()
+        names = {slug(name): name for name in stage_names(self._latest.document)} if self._latest else {}
+        stage = names.get(wanted)
+        if stage is None or self._control is None:
+            self._log.warning("mqtt: command on %s: no controller stage %r", topic, wanted)
+            return
+        try:
+            await self._control.set_control_mode(stage, mode)
+        except KeyError:
+            self._log.warning("mqtt: command on %s: no controller stage %r", topic, stage)
+            return
+        except ValueError:
+            self._log.warning("mqtt: command on %s: %r is not on, off or auto", topic, mode[:20])
+            return
+        self._log.info("mqtt: stage %s set to %s", stage, mode)
+        async with self._lock:
+            await self._put(client, stage_messages({"control": self._control.control_view()}, topics))
+
+    def _disconnected(self, reason: str) -> None:
+        self._client = None
+        if reason != self._down:
+            self._log.warning(
+                "mqtt: %s unreachable (retrying with backoff): %s", self._settings.target, reason
+            )
+        self._down = reason
+
+    # --- sending ----------------------------------------------------------------------------------
+    async def _send(self, client: aiomqtt.Client, update: Update) -> None:
+        topics = self._topics
+        assert topics is not None
+        async with self._lock:
+            if self._settings.discovery:
+                configs = self._discovery(update, topics)
+                if configs is not self._configs_sent and configs != self._configs_sent:
+                    await self._put(client, discovery_messages(configs, self._configs_sent))
+                    self._configs_sent = configs
+            messages = state_messages(
+                update,
+                self._settings.layout,
+                topics,
+                figure_topics=self._settings.figure_topics,
+                memo=self._memo,
+            )
+            await self._put(client, self._throttle.due(messages, self._clock_s()))
+
+    def _discovery(self, update: Update, topics: Topics) -> dict[str, dict[str, Any]]:
+        """Recomputed only when what it depends on changes (the site, stages, inverters, gateway)."""
+        document = update.document
+        key = (
+            topics.serial,
+            SiteShape.of(document),
+            stage_names(document),
+            tuple(str(i.get("serial")) for i in document.get("inverters") or ()),
+            _frozen(document.get("gateway") or {}),
+        )
+        if key != self._configs_key:
+            s = self._settings
+            self._configs = discovery_configs(update, s.layout, topics, s.discovery_prefix)
+            self._configs_key = key
+        return self._configs
+
+    async def _put(self, client: aiomqtt.Client, messages: list[Message]) -> None:
+        for message in messages:
+            await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+            self.messages_sent += 1
+            self.bytes_sent += message.size
+
+
+def _config(payload: Any) -> dict[str, Any]:
+    """A config read back from the broker; one we cannot read is replaced as a whole."""
+    try:
+        config = json.loads(payload)
+    except (TypeError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _frozen(mapping: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(mapping.items()))

@@ -1,0 +1,111 @@
+"""The MQTT adapter on its own against a real Mosquitto: TLS with a CA file, a broker it cannot trust,
+bad commands, and what its status shows (never the password)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from sample_updates import SITES
+
+from enphase_secure.errors import OutputUnavailableError
+from enphase_secure.outputs.mqtt import MqttOutput, MqttSettings
+from mqtt_broker import Mosquitto
+
+SECRET = "mqtt-pass-123"
+STATE = "enphase_secure/122212345678/site/state"
+
+
+async def _until(predicate: object, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_tls_with_a_ca_file(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path, tls=True)
+    broker.start()
+    try:
+        assert broker.ca_file is not None
+        settings = MqttSettings(
+            host="127.0.0.1", port=broker.port, tls=True, ca_file=str(broker.ca_file), password=SECRET,
+            username="enphase", discovery=False,
+        )  # fmt: skip
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test"))
+        context = ssl.create_default_context(cafile=str(broker.ca_file))
+        async with aiomqtt.Client("127.0.0.1", broker.port, tls_context=context) as client:
+            await client.subscribe("enphase_secure/#")
+            await output.start()
+            try:
+                await output.publish(SITES["1 phase, net CT, battery"])  # connects once the serial is known
+                await _until(lambda: output.status()["connected"])
+                await output.publish(SITES["1 phase, net CT, battery"])
+                async with asyncio.timeout(10):
+                    async for message in client.messages:
+                        if str(message.topic) == STATE:
+                            assert json.loads(message.payload)["battery_soc_pct"] == 55.0  # type: ignore[arg-type]
+                            break
+            finally:
+                await output.stop()
+        status = output.status()
+        assert status["target"] == f"mqtts://127.0.0.1:{broker.port}"
+        assert SECRET not in json.dumps(status)
+    finally:
+        broker.stop()
+
+
+async def test_a_broker_it_cannot_trust_is_reported_not_queued(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = Mosquitto(tmp_path, tls=True)
+    broker.start()
+    try:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, tls=True, password=SECRET)  # system CAs
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test.mqtt"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: "unreachable" in caplog.text)
+            with pytest.raises(OutputUnavailableError, match="not connected") as exc:
+                await output.publish(SITES["1 phase, net CT, battery"])
+            assert "certificate" in str(exc.value).lower()
+            assert output.status()["connected"] is False
+            assert output.status()["messages_sent"] == 0
+        finally:
+            await output.stop()
+        assert SECRET not in caplog.text
+        assert caplog.text.count("unreachable") == 1  # logged once, however many retries
+    finally:
+        broker.stop()
+
+
+async def test_a_ca_file_that_cannot_be_read_is_named_and_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = Mosquitto(tmp_path, tls=True)
+    broker.start()
+    try:
+        assert broker.ca_file is not None
+        ca_file = tmp_path / "later" / "ca.pem"
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, tls=True, ca_file=str(ca_file))
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test.mqtt"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: "unreachable" in caplog.text)
+            with pytest.raises(OutputUnavailableError, match="No such file"):
+                await output.publish(SITES["1 phase, net CT, battery"])
+            ca_file.parent.mkdir()
+            ca_file.write_bytes(broker.ca_file.read_bytes())  # fixed: the loop is still retrying
+            await _until(lambda: output.status()["connected"], timeout=20)
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()
