@@ -38,6 +38,7 @@ from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
 from ..storage import History, HistorySettings, Series, open_history
 from ..web.api import create_app
+from ..web.stream import EventStream
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
@@ -86,6 +87,7 @@ class Daemon:
         self._gateway_task: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
         self._bus = OutputBus([], clock=clock, logger=self._log)
+        self._stream = EventStream()  # the dashboard's SSE: one for the daemon's life, across reloads
         self.web_url: str | None = None
         self.ready = asyncio.Event()
 
@@ -138,6 +140,7 @@ class Daemon:
             },
             "history": self._history.url if self._history else None,
             "outputs": self._bus.status(),
+            "dashboard": {"layout": self.config.publish.layout, "timezone": self.config.site.timezone},
         }
 
     @property
@@ -243,7 +246,7 @@ class Daemon:
 
     async def _start_outputs(self) -> None:
         self._bus = OutputBus(
-            build_outputs(self.config, logger=self._log), clock=self._clock, logger=self._log
+            [*build_outputs(self.config, logger=self._log), self._stream], clock=self._clock, logger=self._log
         )
         await self._bus.start()
 
@@ -314,7 +317,7 @@ class Daemon:
         """
         listen = listen or self.config.web.listen
         host, _, port = listen.rpartition(":")
-        runner = web.AppRunner(create_app(self), access_log=None)
+        runner = web.AppRunner(create_app(self, stream=self._stream), access_log=None)
         await runner.setup()
         try:
             await web.TCPSite(runner, host.strip("[]"), int(port)).start()
