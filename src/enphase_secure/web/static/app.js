@@ -466,7 +466,9 @@ async function refreshDayChart() {
     { label: `${t("consumption")} (${t("yesterday")})`, stroke: COLORS.consumption, dash: [4, 4], width: 1 });
   data.push(before.production_w, before.consumption_w);
   draw("day", $("#day-chart"), series, data, { unit: "W" });
-  $("#day-chart").dataset.filled = String(columns.production_w.filter((v) => v !== null && v !== undefined).length);
+  const count = (values) => String(values.filter((v) => v !== null && v !== undefined).length);
+  $("#day-chart").dataset.today = count(columns.consumption_w);
+  $("#day-chart").dataset.yesterday = count(before.consumption_w);
 }
 async function refreshDayBars() {
   const now = Date.parse(state.doc.time) / 1000;
