@@ -151,3 +151,56 @@ async def test_phone_sized_viewport(tmp_path: Path) -> None:
             )
             assert unnamed == 0, "every control has a name for screen readers"
             await page.screenshot(path=tmp_path / "phone.png", full_page=True)
+
+
+SHADED_SITE = """
+name = "shaded"
+timezone = "Europe/Paris"
+start = "2024-06-21T12:00:00"
+phases = "single"
+seed = 5
+[gateway]
+serial = "122238082799"
+part_number = "800-00654-r08"
+firmware = "7.6.175"
+[cts]
+production = true
+consumption = "net"
+[[inverters]]
+count = 7
+peak_w = 366
+[[inverters]]
+count = 1
+peak_w = 90
+[sun]
+latitude = 48.85
+longitude = 2.35
+clouds = 0.0
+[load]
+base_w = [450]
+noise = 0.1
+"""
+
+
+async def test_a_panel_far_below_the_others_is_highlighted(tmp_path: Path) -> None:
+    scenario = tmp_path / "shaded.toml"
+    scenario.write_text(SHADED_SITE)
+    async with simulated(str(scenario)) as (sim, source):
+        config = site_config(sim, source, tmp_path / "state")
+        async with daemon_running(config, source) as daemon, chromium() as browser:
+            page = await browser.new_page(locale="en-GB")
+            await page.goto(f"{daemon.web_url}/")
+            await _wait_live(page)
+            tiles = page.locator("#inverters .tile")
+            await page.wait_for_function("document.querySelectorAll('#inverters .tile').length === 8")
+            flagged = page.locator("#inverters .tile.flagged")
+            assert await flagged.count() == 1
+            assert await flagged.get_attribute("data-flag") == "low"
+            assert "far below the others" in await flagged.inner_text()
+            snapshot = daemon.latest_snapshot()
+            assert snapshot is not None
+            weakest = min(snapshot.inverters, key=lambda i: i.power_w or 0)
+            assert await flagged.get_attribute("data-serial") == weakest.serial
+            colours = await tiles.evaluate_all("tiles => tiles.map(t => getComputedStyle(t).backgroundColor)")
+            assert len(set(colours)) > 1  # coloured by output: the weak one differs
+            await page.screenshot(path=tmp_path / "inverters.png", full_page=True)
