@@ -49,6 +49,7 @@ const STR = {
 };
 const COLORS = { production: "#d08a00", consumption: "#2459a8", import: "#b3261e", export: "#1e7a45", battery: "#6d3fb0" };
 const LOST_AFTER_MS = 4000;
+const RETRY_MS = 1000;
 const SILENT_AFTER_S = 3600;
 const GAP_S = 900;
 const DAY_INCRS = [86400, 2 * 86400, 7 * 86400];
@@ -265,31 +266,40 @@ function renderInverters(doc) {
   }
 }
 
-// --- controller ----------------------------------------------------------------------------------
+// --- the API token: asked once when the daemon refuses a request, then sent as a Bearer token -----
 function authHeaders() {
   const token = localStorage.getItem(TOKEN_KEY);
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
+let tokenAsked = null; // one dialog for every request refused at the same time
 function askToken() {
+  if (tokenAsked) return tokenAsked;
   const dialog = $("#token-dialog");
   const input = $("#token-input");
   input.value = "";
-  return new Promise((done) => {
-    dialog.addEventListener("close", () => done(dialog.returnValue === "ok" && input.value ? input.value : null), { once: true });
+  tokenAsked = new Promise((done) => {
+    dialog.addEventListener("close", () => {
+      tokenAsked = null;
+      const token = dialog.returnValue === "ok" && input.value.trim() ? input.value.trim() : null;
+      if (token) localStorage.setItem(TOKEN_KEY, token);
+      done(token);
+    }, { once: true });
     dialog.showModal();
   });
+  return tokenAsked;
 }
+async function api(path, options = {}) {
+  const send = () => fetch(path, { ...options, headers: { ...(options.headers || {}), ...authHeaders() } });
+  const response = await send();
+  if (response.status !== 401) return response;
+  return (await askToken()) === null ? response : send();
+}
+
+// --- controller ----------------------------------------------------------------------------------
 async function setMode(stage, mode, box) {
-  const send = () => fetch(`/api/control/${encodeURIComponent(stage)}`, {
-    method: "POST", headers: { "Content-Type": "application/json", ...authHeaders() }, body: JSON.stringify({ mode }),
+  const response = await api(`/api/control/${encodeURIComponent(stage)}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ mode }),
   });
-  let response = await send();
-  if (response.status === 401 || response.status === 403) {
-    const token = await askToken();
-    if (token === null) return;
-    localStorage.setItem(TOKEN_KEY, token);
-    response = await send();
-  }
   const message = $(".message", box);
   if (response.ok) { message.textContent = ""; renderStages((await response.json()).stages || []); return; }
   let error = response.statusText;
@@ -355,7 +365,7 @@ function renderOutputs(status) {
 }
 async function refreshStatus() {
   try {
-    const response = await fetch("/api/status");
+    const response = await api("/api/status");
     if (!response.ok) return;
     state.status = await response.json();
     renderOutputs(state.status);
@@ -379,19 +389,48 @@ function render(doc) {
   if (doc.stale) setBadge("stale", t("stale_for", { s: num(doc.age_s || 0), reason: doc.stale_reason || "—" }));
   else setBadge("live", `${t("live")} · ${new Date(doc.time).toLocaleTimeString(state.lang, { timeZone: siteZone() })}`);
 }
+function onUpdate(data) {
+  const first = state.doc === null;
+  state.doc = JSON.parse(data);
+  state.lastEventAt = Date.now();
+  render(state.doc);
+  if (first) refreshCharts();
+}
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 function connect() {
   const source = new EventSource("/api/stream");
-  source.addEventListener("update", (event) => {
-    const first = state.doc === null;
-    state.doc = JSON.parse(event.data);
-    state.lastEventAt = Date.now();
-    render(state.doc);
-    if (first) refreshCharts();
-  });
+  source.addEventListener("update", (event) => onUpdate(event.data));
   source.addEventListener("open", () => refreshStatus());
   source.addEventListener("error", () => {
-    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 3000); // refused (e.g. too many streams)
+    // EventSource gives up on an answer that is not a stream (401: the token is needed; 503: too many)
+    if (source.readyState === EventSource.CLOSED) streamWithFetch();
   });
+}
+async function streamWithFetch() {
+  // the same stream read with fetch, which can send the token; reconnects after RETRY_MS like EventSource
+  for (;;) {
+    try {
+      const response = await api("/api/stream", { cache: "no-store" });
+      if (response.status === 401) await sleep(30 * RETRY_MS); // token refused or not given: ask later
+      if (response.ok) {
+        refreshStatus();
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+            const lines = buffer.slice(0, end).split("\n");
+            buffer = buffer.slice(end + 2);
+            const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+            if (data) onUpdate(data);
+          }
+        }
+      }
+    } catch { /* the daemon went away */ }
+    await sleep(RETRY_MS);
+  }
 }
 function watchdog() {
   if (state.lastEventAt && Date.now() - state.lastEventAt > LOST_AFTER_MS) {
@@ -411,7 +450,7 @@ function localMidnight(epochS) {
 }
 async function history(fields, startS, endS, resolution) {
   const query = new URLSearchParams({ fields: fields.join(","), start: new Date(startS * 1000).toISOString(), end: new Date(endS * 1000).toISOString(), resolution });
-  const response = await fetch(`/api/history?${query}`);
+  const response = await api(`/api/history?${query}`);
   if (!response.ok) throw new Error(`history: ${response.status}`);
   return (await response.json()).points;
 }
@@ -499,7 +538,7 @@ async function refreshCharts() {
 async function main() {
   $("#lang").addEventListener("change", (event) => { localStorage.setItem(LANG_KEY, event.target.value); applyLanguage(event.target.value); });
   state.lang = pickLanguage();
-  const [figures] = await Promise.all([fetch("/api/figures").then((r) => r.json()), refreshStatus()]);
+  const [figures] = await Promise.all([api("/api/figures").then((r) => r.json()), refreshStatus()]);
   state.figures = figures;
   applyLanguage(state.lang);
   setBadge("connecting", t("connecting"));
