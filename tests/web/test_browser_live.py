@@ -130,3 +130,25 @@ async def test_override_buttons_switch_the_stage_and_the_load(tmp_path: Path) ->
                     break
                 await page.wait_for_timeout(100)
             assert (await sim_call(sim, "GET", "/simulator/loads"))["water-heater"] is False
+
+
+async def test_a_silent_gateway_is_shown_stale_never_as_zero(tmp_path: Path) -> None:
+    async with simulated("single-phase", start=NOON) as (sim, source):
+        config = site_config(sim, source, tmp_path / "state")
+        async with daemon_running(config, source) as daemon, chromium() as browser:
+            page = await browser.new_page(locale="en-GB")
+            await page.goto(f"{daemon.web_url}/")
+            await _wait_live(page)
+            assert await _shown_w(page, SOLAR) > 0
+            await sim_call(sim, "POST", "/simulator/faults", {"kind": "status", "status": 503})
+            await page.wait_for_selector('#live[data-state="stale"]', timeout=TIMEOUT_MS)
+            assert (await page.text_content("#live") or "").startswith("Stale for")
+            for node in ("solar", "house", "grid"):
+                value = page.locator(f'#flow [data-node="{node}"] .value')
+                assert await value.text_content() == "—", node
+                assert await value.get_attribute("data-w") == "", node
+            assert await page.text_content('#health dd[data-key="gateway_online"]') == "no"
+            await page.screenshot(path=tmp_path / "stale.png", full_page=True)
+            await sim_call(sim, "DELETE", "/simulator/faults")
+            await _wait_live(page)
+            assert await _shown_w(page, SOLAR) > 0

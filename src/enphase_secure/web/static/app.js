@@ -199,6 +199,9 @@ function renderToday(doc) {
   const exp = resolve(doc, "grid.export_today_wh");
   ratio("self-consumption", prod === null || exp === null ? null : prod - exp, prod);
   ratio("self-sufficiency", cons === null || imp === null ? null : cons - imp, cons);
+  const totals = [["production", prod], ["consumption", cons], ["import", imp], ["export", exp]];
+  if (doc.storage) totals.push(["battery_in", doc.storage.charged_today_wh], ["battery_out", doc.storage.discharged_today_wh]);
+  $("#today-summary").replaceChildren(...totals.flatMap(([key, wh]) => [el("dt", { text: t(key) }), el("dd", { "data-key": key, text: energy(wh) })]));
   renderBlocks(doc);
 }
 function siteHas(doc, figure) {
