@@ -154,7 +154,13 @@ async def test_dashboard_files_and_figures_served(client: tuple[TestClient[Any, 
     assert page.status == 200
     assert page.content_type == "text/html"
     html = await page.text()
-    for asset in ("/static/app.js", "/static/app.css", "/static/vendor/uplot/uPlot.iife.min.js"):
+    for asset in (
+        "/static/i18n.js",
+        "/static/app.js",
+        "/static/charts.js",
+        "/static/app.css",
+        "/static/vendor/uplot/uPlot.iife.min.js",
+    ):
         assert asset in html
         response = await test_client.get(asset)
         assert response.status == 200, asset

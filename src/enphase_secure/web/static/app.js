@@ -2,57 +2,10 @@
 // /api/history drawn by the vendored uPlot, names and units from /api/figures. No build step.
 "use strict";
 
-const STR = {
-  en: {
-    title: "Solar installation", language: "Language", flow: "Power flow", solar: "Solar", grid: "Grid",
-    house: "House", battery: "Battery", per_phase: "Per phase", phase: "Phase", import: "Import",
-    export: "Export", today: "Today", self_consumption: "Self-consumption", self_sufficiency: "Self-sufficiency",
-    day_chart: "Today and yesterday (1 min)", last_days: "Last days", last_7: "Last 7 days", last_30: "Last 30 days",
-    inverters: "Panels", control: "Self-consumption control", no_stages: "No stage configured.",
-    health: "Health", outputs: "Outputs", output: "Output", state: "State", published: "Published", error: "Error",
-    token_needed: "API token needed", token_why: "This change needs the API token of the daemon.",
-    token: "API token", cancel: "Cancel", ok: "OK", api: "API routes",
-    live: "Live", stale: "Stale", stale_for: "Stale for {s} s: {reason}", connecting: "Connecting…",
-    lost: "No data for {s} s: reconnecting…", charging: "charging", discharging: "discharging", idle: "idle",
-    importing: "importing", exporting: "exporting", production: "Production", consumption: "Consumption",
-    yesterday: "yesterday", on: "On", off: "Off", auto: "Auto", mode: "Mode", reason: "Reason",
-    start_timer: "On in {s} s if it holds", stop_timer: "Off in {s} s if it holds", last_action: "Last action",
-    ok_outcome: "succeeded", failed_outcome: "failed", skipped_outcome: "skipped", none: "none", in_flight: "running…",
-    gateway_online: "Gateway online", yes: "yes", no: "no", firmware: "Firmware", token_days: "Token days left",
-    last_poll: "Last poll", ago: "{s} ago", max: "max", last_report: "report", low: "far below the others",
-    silent: "silent for over 1 h", temperature: "temperature", block_all: "All figures",
-    prod: "Production", conso_net: "Net consumption", conso_total: "Total consumption", bat: "Storage",
-    refused: "Refused: {error}", battery_in: "Battery in", battery_out: "Battery out",
-  },
-  fr: {
-    title: "Installation solaire", language: "Langue", flow: "Flux de puissance", solar: "Solaire", grid: "Réseau",
-    house: "Maison", battery: "Batterie", per_phase: "Par phase", phase: "Phase", import: "Import",
-    export: "Export", today: "Aujourd'hui", self_consumption: "Autoconsommation", self_sufficiency: "Autoproduction",
-    day_chart: "Aujourd'hui et hier (1 min)", last_days: "Derniers jours", last_7: "7 derniers jours",
-    last_30: "30 derniers jours", inverters: "Panneaux", control: "Pilotage de l'autoconsommation",
-    no_stages: "Aucun étage configuré.", health: "État", outputs: "Sorties", output: "Sortie", state: "État",
-    published: "Publiés", error: "Erreur", token_needed: "Jeton API requis",
-    token_why: "Cette modification demande le jeton API du démon.", token: "Jeton API", cancel: "Annuler",
-    ok: "Valider", api: "Routes de l'API", live: "En direct", stale: "Périmé", stale_for: "Périmé depuis {s} s : {reason}",
-    connecting: "Connexion…", lost: "Pas de données depuis {s} s : reconnexion…", charging: "en charge",
-    discharging: "en décharge", idle: "au repos", importing: "import", exporting: "export",
-    production: "Production", consumption: "Consommation", yesterday: "hier", on: "Marche", off: "Arrêt",
-    auto: "Auto", mode: "Mode", reason: "Raison", start_timer: "Marche dans {s} s si cela dure",
-    stop_timer: "Arrêt dans {s} s si cela dure", last_action: "Dernière action", ok_outcome: "réussie",
-    failed_outcome: "échouée", skipped_outcome: "ignorée", none: "aucune", in_flight: "en cours…", gateway_online: "Passerelle en ligne",
-    yes: "oui", no: "non", firmware: "Micrologiciel", token_days: "Jours de jeton restants", last_poll: "Dernière lecture",
-    ago: "il y a {s}", max: "max", last_report: "relevé", low: "très en dessous des autres",
-    silent: "muet depuis plus d'1 h", temperature: "température", block_all: "Toutes les mesures",
-    prod: "Production", conso_net: "Consommation nette", conso_total: "Consommation totale", bat: "Stockage",
-    refused: "Refusé : {error}", battery_in: "Batterie entrée", battery_out: "Batterie sortie",
-  },
-};
 const COLORS = { production: "#d08a00", consumption: "#2459a8", import: "#b3261e", export: "#1e7a45", battery: "#6d3fb0" };
 const LOST_AFTER_MS = 4000;
 const RETRY_MS = 1000;
 const SILENT_AFTER_S = 3600;
-const GAP_S = 900;
-const DAY_INCRS = [86400, 2 * 86400, 7 * 86400];
 const TOKEN_KEY = "enphase-secure.api-token";
 const LANG_KEY = "enphase-secure.lang";
 
@@ -441,103 +394,6 @@ function watchdog() {
   }
 }
 
-// --- charts --------------------------------------------------------------------------------------
-function siteZone() {
-  return (state.status && state.status.dashboard && state.status.dashboard.timezone) || undefined;
-}
-function localMidnight(epochS) {
-  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: siteZone(), hourCycle: "h23", hour: "numeric", minute: "numeric", second: "numeric" })
-    .formatToParts(new Date(epochS * 1000));
-  const get = (type) => Number(parts.find((p) => p.type === type).value);
-  return epochS - (get("hour") * 3600 + get("minute") * 60 + get("second"));
-}
-async function history(fields, startS, endS, resolution) {
-  const query = new URLSearchParams({ fields: fields.join(","), start: new Date(startS * 1000).toISOString(), end: new Date(endS * 1000).toISOString(), resolution });
-  const response = await api(`/api/history?${query}`);
-  if (!response.ok) throw new Error(`history: ${response.status}`);
-  return (await response.json()).points;
-}
-function chartOptions(container, series, extra = {}) {
-  const zone = siteZone();
-  return {
-    width: Math.max(240, container.clientWidth), height: 220, series: [{}, ...series],
-    tzDate: zone ? (ts) => uPlot.tzDate(new Date(ts * 1e3), zone) : undefined,
-    axes: [{ stroke: getComputedStyle(document.body).color, ...(extra.incrs ? { incrs: extra.incrs } : {}) }, { stroke: getComputedStyle(document.body).color, size: 80, values: (u, vals) => vals.map((v) => extra.unit === "Wh" ? energy(v) : power(v)) }],
-    legend: { live: true }, ...extra.options,
-  };
-}
-function draw(name, container, series, data, extra) {
-  const old = state.charts[name];
-  if (old) old.destroy();
-  container.replaceChildren();
-  state.charts[name] = new uPlot(chartOptions(container, series, extra), data, container);
-  container.dataset.points = String(data[0].length);
-}
-async function refreshDayChart() {
-  const now = Date.parse(state.doc.time) / 1000;
-  const today = localMidnight(now);
-  const yesterday = localMidnight(today - 12 * 3600);
-  const fields = ["production_w", "consumption_w", "grid_import_w", "grid_export_w"];
-  if (state.doc.storage) fields.push("storage_w");
-  const points = await history(fields, yesterday, now, "1min");
-  const minutes = Math.round((localMidnight(today + 36 * 3600) - today) / 60);
-  const xs = Array.from({ length: minutes }, (_, i) => today + 60 * i);
-  // undefined: a minute without a bucket, drawn across; null: a gap of more than GAP_S, left open
-  const columns = Object.fromEntries(fields.map((f) => [f, new Array(minutes).fill(undefined)]));
-  const before = { production_w: new Array(minutes).fill(undefined), consumption_w: new Array(minutes).fill(undefined) };
-  const last = { true: null, false: null };
-  for (const point of points) {
-    const ts = Date.parse(point.time) / 1000;
-    const isToday = ts >= today;
-    const index = Math.floor((ts - (isToday ? today : yesterday)) / 60);
-    if (index < 0 || index >= minutes) continue;
-    const into = isToday ? columns : before;
-    if (last[isToday] !== null && index - last[isToday] > GAP_S / 60) for (const f of Object.keys(into)) into[f][index - 1] = null;
-    last[isToday] = index;
-    for (const f of Object.keys(into)) into[f][index] = point[f] ? point[f].value : null;
-  }
-  const series = [
-    { label: t("production"), stroke: COLORS.production, width: 2 },
-    { label: t("consumption"), stroke: COLORS.consumption, width: 2 },
-    { label: t("import"), stroke: COLORS.import, width: 1 },
-    { label: t("export"), stroke: COLORS.export, width: 1 },
-  ];
-  const data = [xs, columns.production_w, columns.consumption_w, columns.grid_import_w, columns.grid_export_w];
-  if (state.doc.storage) { series.push({ label: t("battery"), stroke: COLORS.battery, width: 1 }); data.push(columns.storage_w); }
-  series.push({ label: `${t("production")} (${t("yesterday")})`, stroke: COLORS.production, dash: [4, 4], width: 1 },
-    { label: `${t("consumption")} (${t("yesterday")})`, stroke: COLORS.consumption, dash: [4, 4], width: 1 });
-  data.push(before.production_w, before.consumption_w);
-  draw("day", $("#day-chart"), series, data, { unit: "W" });
-  const count = (values) => String(values.filter((v) => v !== null && v !== undefined).length);
-  $("#day-chart").dataset.today = count(columns.consumption_w);
-  $("#day-chart").dataset.yesterday = count(before.consumption_w);
-}
-async function refreshDayBars() {
-  const now = Date.parse(state.doc.time) / 1000;
-  const fields = ["production_today_wh", "consumption_today_wh", "grid_import_today_wh", "grid_export_today_wh"];
-  const today = localMidnight(now);
-  const points = await history(fields, localMidnight(now - 29 * 86400), now, "1day");
-  const bars = (align) => uPlot.paths.bars({ size: [0.4, 40], align });
-  const series = [
-    { label: t("production"), stroke: COLORS.production, fill: COLORS.production, paths: bars(-1), points: { show: false } },
-    { label: t("consumption"), stroke: COLORS.consumption, fill: COLORS.consumption, paths: bars(1), points: { show: false } },
-    { label: t("import"), stroke: COLORS.import, paths: () => null, points: { show: true, size: 7, fill: COLORS.import } },
-    { label: t("export"), stroke: COLORS.export, paths: () => null, points: { show: true, size: 7, fill: COLORS.export } },
-  ];
-  for (const [name, days] of [["week", 7], ["month", 30]]) {
-    const first = localMidnight(today - (days - 1) * 86400 + 43200);
-    const recent = points.filter((p) => Date.parse(p.time) / 1000 >= first);
-    const data = [recent.map((p) => Date.parse(p.time) / 1000), ...fields.map((f) => recent.map((p) => (p[f] ? p[f].value : null)))];
-    const range = [first - 43200, today + 43200];
-    const scales = { x: { time: true, range: () => range }, y: { range: (u, lo, hi) => [0, Math.max(1000, hi * 1.1)] } };
-    draw(name, $(`#${name}-chart`), series, data, { unit: "Wh", incrs: DAY_INCRS, options: { scales } });
-  }
-}
-async function refreshCharts() {
-  if (!state.doc || typeof uPlot === "undefined") return;
-  try { await refreshDayChart(); await refreshDayBars(); } catch (err) { console.warn("charts:", err); }
-}
-
 async function main() {
   $("#lang").addEventListener("change", (event) => { localStorage.setItem(LANG_KEY, event.target.value); applyLanguage(event.target.value); });
   state.lang = pickLanguage();
@@ -553,4 +409,4 @@ async function main() {
     for (const [name, chart] of Object.entries(state.charts)) chart.setSize({ width: Math.max(240, $(`#${name}-chart`).clientWidth), height: 220 });
   });
 }
-main();
+document.addEventListener("DOMContentLoaded", main); // after charts.js
