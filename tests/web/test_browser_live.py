@@ -142,7 +142,8 @@ async def test_a_silent_gateway_is_shown_stale_never_as_zero(tmp_path: Path) -> 
             assert await _shown_w(page, SOLAR) > 0
             await sim_call(sim, "POST", "/simulator/faults", {"kind": "status", "status": 503})
             await page.wait_for_selector('#live[data-state="stale"]', timeout=TIMEOUT_MS)
-            assert (await page.text_content("#live") or "").startswith("Stale for")
+            assert await page.text_content("#live-state") == "Stale: /ivp/meters/readings: HTTP 503"
+            assert (await page.text_content("#live-detail") or "").startswith("for ")
             for node in ("solar", "house", "grid"):
                 value = page.locator(f'#flow [data-node="{node}"] .value')
                 assert await value.text_content() == "—", node

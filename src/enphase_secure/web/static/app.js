@@ -330,10 +330,13 @@ async function refreshStatus() {
 }
 
 // --- the stream ----------------------------------------------------------------------------------
-function setBadge(kind, text) {
+function setBadge(kind, text, detail = "") {
+  // only the state is announced to screen readers (when it changes), not the ticking seconds
   const badge = $("#live");
   badge.dataset.state = kind;
-  badge.textContent = text;
+  const said = $("#live-state");
+  if (said.textContent !== text) said.textContent = text;
+  $("#live-detail").textContent = detail;
   document.body.classList.toggle("stale", kind !== "live");
 }
 function render(doc) {
@@ -342,8 +345,8 @@ function render(doc) {
   renderInverters(doc);
   renderStages((doc.control && doc.control.stages) || [], doc.time);
   renderHealth(doc);
-  if (doc.stale) setBadge("stale", t("stale_for", { s: num(doc.age_s || 0), reason: doc.stale_reason || "—" }));
-  else setBadge("live", `${t("live")} · ${new Date(doc.time).toLocaleTimeString(state.lang, { timeZone: siteZone() })}`);
+  if (doc.stale) setBadge("stale", t("stale_for", { reason: doc.stale_reason || "—" }), t("for_s", { s: duration(doc.age_s || 0) }));
+  else setBadge("live", t("live"), new Date(doc.time).toLocaleTimeString(state.lang, { timeZone: siteZone() }));
 }
 function onUpdate(data) {
   const first = state.doc === null;
@@ -390,7 +393,7 @@ async function streamWithFetch() {
 }
 function watchdog() {
   if (state.lastEventAt && Date.now() - state.lastEventAt > LOST_AFTER_MS) {
-    setBadge("stale", t("lost", { s: num((Date.now() - state.lastEventAt) / 1000) }));
+    setBadge("stale", t("lost"), t("for_s", { s: duration(Math.round((Date.now() - state.lastEventAt) / 1000)) }));
   }
 }
 
