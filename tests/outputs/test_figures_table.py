@@ -34,7 +34,7 @@ def document(phase_count: int, meters: list[str], storage: bool) -> dict[str, An
         "storage": {"power_w": -800.0, "soc_pct": 55.0} if storage else None,
         "production": {"power_w": 3000.0, "phases_w": [1000.0, 1100.0, 900.0][:phase_count]},
         "grid": {"import_w": 10.0, "phases": [{"import_w": 5.0}, {"import_w": 0.0}, {"import_w": 5.0}]},
-        "control": {"stages": [{"state": {"on": True}}, {"state": {"on": False}}]},
+        "control": {"stages": [{"state": {"confirmed_on": True}}, {"state": {"confirmed_on": False}}]},
     }
 
 

@@ -4,6 +4,7 @@ override button switches a stage whose action switches the simulator's load."""
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -153,3 +154,23 @@ async def test_a_silent_gateway_is_shown_stale_never_as_zero(tmp_path: Path) -> 
             await sim_call(sim, "DELETE", "/simulator/faults")
             await _wait_live(page)
             assert await _shown_w(page, SOLAR) > 0
+
+
+async def test_a_switching_that_fails_is_shown_with_its_error(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    async with simulated("single-phase", start=NOON) as (sim, source):
+        config = site_config(sim, source, tmp_path / "state", control={"stages": [_stage(dead)]})
+        async with daemon_running(config, source) as daemon, chromium() as browser:
+            page = await browser.new_page(locale="fr-FR")
+            await page.goto(f"{daemon.web_url}/")
+            await _wait_live(page)
+            stage = page.locator('#stages [data-stage="water heater"]')
+            await stage.locator('button[data-mode="on"]').click()
+            await page.wait_for_selector('#stages [data-delivery="failed"]', timeout=TIMEOUT_MS)
+            timers = await stage.locator(".timers").text_content() or ""
+            assert "commutation échouée" in timers
+            assert "nouvel essai dans" in timers
+            assert await stage.locator(".outcome").get_attribute("data-status") == "failed"
+            await page.screenshot(path=tmp_path / "stage-failed.png", full_page=True)

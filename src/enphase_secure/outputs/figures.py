@@ -254,10 +254,10 @@ def site_points(shape: SiteShape, figures: Sequence[Figure] = SITE_FIGURES) -> t
 
 
 def stage_figure(number: int) -> Figure:
-    """Controller stage ``number`` (1-based, in the configured order) on or off: ``autoconsoN``."""
+    """Controller stage ``number`` (1-based, in the configured order) confirmed on or off: ``autoconsoN``."""
     return Figure(
         f"stage_{number}_on",
-        f"control.stages.{number - 1}.state.on",
+        f"control.stages.{number - 1}.state.confirmed_on",
         Kind.STATE,
         f"Autoconso {number}",
         f"Self-consumption stage {number}",

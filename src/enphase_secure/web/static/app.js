@@ -288,6 +288,12 @@ function renderStages(stages, now) {
     const at = now || (state.doc && state.doc.time);
     if (at && st.start_timer_since) timers.push(t("start_timer", { s: num(Math.max(0, stage.start_delay_s - secondsBetween(at, st.start_timer_since))) }));
     if (at && st.stop_timer_since) timers.push(t("stop_timer", { s: num(Math.max(0, stage.stop_delay_s - secondsBetween(at, st.stop_timer_since))) }));
+    box.dataset.delivery = st.delivery || "confirmed";
+    if (st.delivery === "pending") timers.push(t("delivery_pending"));
+    if (st.delivery === "failed") {
+      const retry = at && st.next_retry_at ? Math.max(0, -secondsBetween(at, st.next_retry_at)) : null;
+      timers.push(t("delivery_failed", { n: st.attempts || 1, error: st.last_error || "—" }) + (retry === null ? "" : ` · ${t("retry_in", { s: duration(retry) })}`));
+    }
     $(".timers", box).textContent = timers.join(" · ");
     const outcomes = stage.last_outcomes || [];
     const last = outcomes[outcomes.length - 1];

@@ -22,11 +22,16 @@ async function history(fields, startS, endS, resolution) {
 }
 function chartOptions(container, series, extra = {}) {
   const zone = siteZone();
+  const ink = getComputedStyle(document.body).color;
+  // times in the site's zone and the page's language (uPlot's own labels are American English)
+  const when = new Intl.DateTimeFormat(state.lang, { timeZone: zone, ...extra.when });
+  const xAxis = { stroke: ink, values: (u, splits) => splits.map((ts) => when.format(ts * 1000)), ...(extra.incrs ? { incrs: extra.incrs } : {}) };
+  const yAxis = { stroke: ink, size: 80, values: (u, vals) => vals.map((v) => (extra.unit === "Wh" ? energy(v) : power(v))) };
   return {
-    width: Math.max(240, container.clientWidth), height: 220, series: [{}, ...series],
+    width: Math.max(240, container.clientWidth), height: 220,
+    series: [{ label: t("time"), value: (u, ts) => (ts === null ? "—" : when.format(ts * 1000)) }, ...series],
     tzDate: zone ? (ts) => uPlot.tzDate(new Date(ts * 1e3), zone) : undefined,
-    axes: [{ stroke: getComputedStyle(document.body).color, ...(extra.incrs ? { incrs: extra.incrs } : {}) }, { stroke: getComputedStyle(document.body).color, size: 80, values: (u, vals) => vals.map((v) => extra.unit === "Wh" ? energy(v) : power(v)) }],
-    legend: { live: true }, ...extra.options,
+    axes: [xAxis, yAxis], legend: { live: true }, ...extra.options,
   };
 }
 function draw(name, container, series, data, extra) {
@@ -70,7 +75,7 @@ async function refreshDayChart() {
   series.push({ label: `${t("production")} (${t("yesterday")})`, stroke: COLORS.production, dash: [4, 4], width: 1 },
     { label: `${t("consumption")} (${t("yesterday")})`, stroke: COLORS.consumption, dash: [4, 4], width: 1 });
   data.push(before.production_w, before.consumption_w);
-  draw("day", $("#day-chart"), series, data, { unit: "W" });
+  draw("day", $("#day-chart"), series, data, { unit: "W", when: { hour: "2-digit", minute: "2-digit" } });
   const count = (values) => String(values.filter((v) => v !== null && v !== undefined).length);
   $("#day-chart").dataset.today = count(columns.consumption_w);
   $("#day-chart").dataset.yesterday = count(before.consumption_w);
@@ -93,7 +98,7 @@ async function refreshDayBars() {
     const data = [recent.map((p) => Date.parse(p.time) / 1000), ...fields.map((f) => recent.map((p) => (p[f] ? p[f].value : null)))];
     const range = [first - 43200, today + 43200];
     const scales = { x: { time: true, range: () => range }, y: { range: (u, lo, hi) => [0, Math.max(1000, hi * 1.1)] } };
-    draw(name, $(`#${name}-chart`), series, data, { unit: "Wh", incrs: DAY_INCRS, options: { scales } });
+    draw(name, $(`#${name}-chart`), series, data, { unit: "Wh", incrs: DAY_INCRS, when: { day: "numeric", month: "short" }, options: { scales } });
   }
 }
 async function refreshCharts() {
