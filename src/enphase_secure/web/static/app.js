@@ -359,7 +359,7 @@ function onUpdate(data) {
   state.doc = JSON.parse(data);
   state.lastEventAt = Date.now();
   render(state.doc);
-  if (first) refreshCharts();
+  if (first && state.figures) refreshCharts(); // else main() draws them once it has the site's zone
 }
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 function connect() {
@@ -405,12 +405,12 @@ function watchdog() {
 
 async function main() {
   $("#lang").addEventListener("change", (event) => { localStorage.setItem(LANG_KEY, event.target.value); applyLanguage(event.target.value); });
-  state.lang = pickLanguage();
+  applyLanguage(pickLanguage());
+  setBadge("connecting", t("connecting"));
+  connect(); // figures show as soon as the stream's first event comes; names and charts follow
   const [figures] = await Promise.all([api("/api/figures").then((r) => r.json()), refreshStatus()]);
   state.figures = figures;
   applyLanguage(state.lang);
-  setBadge("connecting", t("connecting"));
-  connect();
   setInterval(watchdog, 1000);
   setInterval(refreshStatus, 10000);
   setInterval(refreshCharts, 60000);
