@@ -128,10 +128,13 @@ function renderPhases(doc) {
   const count = doc.phase_count || 1;
   table.hidden = count < 2;
   if (count < 2) return;
+  const battery = Boolean(doc.storage);
+  $("#phase-battery").hidden = !battery;
   const rows = [];
   for (let i = 0; i < count; i++) {
     const cells = [resolve(doc, `production.phases_w.${i}`), resolve(doc, `consumption.phases_w.${i}`),
       resolve(doc, `grid.phases.${i}.import_w`), resolve(doc, `grid.phases.${i}.export_w`)];
+    if (battery) cells.push(resolve(doc, `storage.phases_w.${i}`)); // > 0: discharging
     rows.push(el("tr", {}, el("th", { scope: "row", text: `L${i + 1}` }), ...cells.map((w) => el("td", { text: power(w) }))));
   }
   $("tbody", table).replaceChildren(...rows);
