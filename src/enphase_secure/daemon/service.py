@@ -24,6 +24,7 @@ from aiohttp import web
 
 from ..config import Config, control_plan
 from ..control.state import ControllerState
+from ..energy.day_close import closing_snapshot
 from ..energy.merge import GatewayReadings, merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
@@ -446,11 +447,9 @@ class Daemon:
         )
 
     async def _read_inverters(self, gw: GatewaySession) -> None:
-        path = inverters.INVERTERS_PATH
+        detailed = self._capabilities is not None and self._capabilities.answers(inverters.DEVICE_DATA_PATH)
         reports = (
-            await inverters.read_inverters(gw)
-            if self._capabilities is None or self._capabilities.answers(path)
-            else await inverters.read_inverter_device_data(gw)
+            await inverters.read_inverter_device_data(gw) if detailed else await inverters.read_inverters(gw)
         )
         self._readings = replace(self._readings, inverters=reports)
 
@@ -518,13 +517,23 @@ class Daemon:
         if not self._wall_check.trusted(now):
             return
         merged = merge_snapshot(self._readings, time=now, phases=self.config.site.phases)
+        site = self.config.site
+        max_gap_s = 5 * self.config.polling.interval_s
         snapshot, self._site = account(
-            self._site,
-            merged,
-            tz=self.config.site.zone,
-            metering=self.config.site.grid_metering,
-            max_gap_s=5 * self.config.polling.interval_s,
+            self._site, merged, tz=site.zone, metering=site.grid_metering, max_gap_s=max_gap_s
         )
+        if self._latest is not None and self._last_ok is not None:
+            closing = closing_snapshot(
+                self._latest,
+                self._site,
+                last_ok=self._last_ok,
+                now=now,
+                tz=site.zone,
+                metering=site.grid_metering,
+                max_gap_s=max_gap_s,
+            )
+            if closing is not None:  # an outage spanned midnight: yesterday's row gets its final split
+                await self._store(closing)
         self._last_ok = now
         self._last_ok_monotonic = time.monotonic()
         if self._gateway_error is not None:
@@ -554,12 +563,21 @@ class Daemon:
         if self._latest is None or self._last_ok is None or not self._wall_check.trusted(self._clock()):
             return
         await self._publish(
-            stale_snapshot(self._latest, now=self._clock(), last_ok=self._last_ok, reason=reason)
+            stale_snapshot(
+                self._latest,
+                now=self._clock(),
+                last_ok=self._last_ok,
+                reason=reason,
+                tz=self.config.site.zone,
+            )
         )
 
     async def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
         self._bus.offer(Update(snapshot, self.health(), self.control_view()))
+        await self._store(snapshot)
+
+    async def _store(self, snapshot: Snapshot) -> None:
         if self._history is not None:
             try:
                 await self._history.append(snapshot)
