@@ -104,7 +104,11 @@ function renderFlow(doc) {
   setNode("solar", prod);
   setNode("house", house);
   const gridNet = imp === null || exp === null ? null : imp - exp;
-  setNode("grid", gridNet, gridNet === null ? "—" : t(gridNet > 0 ? "importing" : gridNet < 0 ? "exporting" : "idle"));
+  // three-phase sites can import on one phase while exporting on another: both shown then
+  const both = gridNet !== null && imp > 5 && exp > 5;
+  setNode("grid", gridNet, gridNet === null ? "—" : both ? `${t("import")} ${power(imp)}`
+    : t(gridNet > 5 ? "importing" : gridNet < -5 ? "exporting" : "idle"));
+  $('#flow [data-node="grid"] .sub2').textContent = both ? `${t("export")} ${power(exp)}` : "";
   $('#flow [data-node="battery"]').style.display = doc.storage ? "" : "none";
   $("#link-solar-battery").style.display = $("#link-battery-house").style.display = doc.storage ? "" : "none";
   if (doc.storage) {
