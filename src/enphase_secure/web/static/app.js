@@ -213,7 +213,8 @@ function renderInverters(doc) {
     }
     const age = inv.last_report ? Math.round((Date.parse(doc.time) - Date.parse(inv.last_report)) / 1000) : null;
     const low = inv.power_w !== null && typical > 20 && inv.power_w < 0.5 * typical;
-    const silent = inv.last_report !== null && typical > 20 && (newest - Date.parse(inv.last_report)) / 1000 > SILENT_AFTER_S;
+    // silent: no report for over an hour while its peers produce and report
+    const silent = typical > 20 && inv.last_report !== null && (newest - Date.parse(inv.last_report)) / 1000 > SILENT_AFTER_S;
     const share = inv.power_w === null ? 0 : Math.max(0, Math.min(1, inv.power_w / peak));
     tile.style.background = `hsl(${40 + 10 * share} ${Math.round(30 + 60 * share)}% ${Math.round(92 - 40 * share)}%)`;
     tile.classList.toggle("flagged", low || silent);
