@@ -120,6 +120,7 @@ async def test_override_buttons_switch_the_stage_and_the_load(tmp_path: Path) ->
             assert "On (http) succeeded" in (await outcome.text_content() or "")
             assert (await sim_call(sim, "GET", "/simulator/loads"))["water-heater"] is True
             assert await stage.locator('button[data-mode="on"]').get_attribute("aria-pressed") == "true"
+            assert (await stage.locator(".timers").text_content() or "").startswith("today ")  # runtime
             await page.screenshot(path=tmp_path / "stage-on.png", full_page=True)
 
             await stage.locator('button[data-mode="off"]').click()

@@ -297,6 +297,10 @@ function renderStages(stages, now) {
     if (at && st.start_timer_since) timers.push(t("start_timer", { s: num(Math.max(0, stage.start_delay_s - secondsBetween(at, st.start_timer_since))) }));
     if (at && st.stop_timer_since) timers.push(t("stop_timer", { s: num(Math.max(0, stage.stop_delay_s - secondsBetween(at, st.stop_timer_since))) }));
     box.dataset.delivery = st.delivery || "confirmed";
+    if (stage.runtime_today_h !== undefined && stage.runtime_today_h !== null) {
+      const target = stage.min_daily_runtime_h ? ` / ${num(stage.min_daily_runtime_h, 1)} h min` : "";
+      timers.push(t("runtime_today", { h: num(stage.runtime_today_h, 1), target, energy: energy(stage.energy_today_wh) }));
+    }
     if (st.delivery === "pending") timers.push(t("delivery_pending"));
     if (st.delivery === "failed") {
       const retry = at && st.next_retry_at ? Math.max(0, -secondsBetween(at, st.next_retry_at)) : null;

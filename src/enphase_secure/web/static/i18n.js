@@ -21,7 +21,7 @@ const STR = {
     last_poll: "Last poll", ago: "{s} ago", max: "max", last_report: "report", low: "far below the others",
     silent: "silent for over 1 h", temperature: "temperature", block_all: "All figures",
     prod: "Production", conso_net: "Net consumption", conso_total: "Total consumption", bat: "Storage",
-    time: "Time", refused: "Refused: {error}", delivery_pending: "switching…", delivery_failed: "switching failed ({n}×): {error}",
+    runtime_today: "today {h} h{target}, {energy}", time: "Time", refused: "Refused: {error}", delivery_pending: "switching…", delivery_failed: "switching failed ({n}×): {error}",
     retry_in: "retry in {s}", battery_in: "Battery in", battery_out: "Battery out",
   },
   fr: {
@@ -44,7 +44,7 @@ const STR = {
     ago: "il y a {s}", max: "max", last_report: "relevé", low: "très en dessous des autres",
     silent: "muet depuis plus d'1 h", temperature: "température", block_all: "Toutes les mesures",
     prod: "Production", conso_net: "Consommation nette", conso_total: "Consommation totale", bat: "Stockage",
-    time: "Heure", refused: "Refusé : {error}", delivery_pending: "commutation…", delivery_failed: "commutation échouée ({n}×) : {error}",
+    runtime_today: "aujourd'hui {h} h{target}, {energy}", time: "Heure", refused: "Refusé : {error}", delivery_pending: "commutation…", delivery_failed: "commutation échouée ({n}×) : {error}",
     retry_in: "nouvel essai dans {s}", battery_in: "Batterie entrée", battery_out: "Batterie sortie",
   },
 };
