@@ -162,7 +162,9 @@ def test_every_path_exists_in_the_snapshot_contract() -> None:
         gateway_consumption=GatewayConsumption(power_w=1.0, phases_w=three),
     )
     data = Update(snapshot, Health(gateway_online=True)).document
-    data["control"] = {"stages": [{"state": {"confirmed_on": True}}]}
+    data["control"] = {
+        "stages": [{"state": {"confirmed_on": True}, "runtime_today_h": 1.0, "energy_today_wh": 2.0}]
+    }
     shape = SiteShape(phase_count=3, consumption_ct=True, storage=True)
     missing = [p.path for p in site_points(shape) + stage_points(data) if not _has_path(data, p.path)]
     assert missing == []
