@@ -71,7 +71,8 @@ async def _demo(args: argparse.Namespace, state_dir: Path) -> None:
             loop.add_signal_handler(signum, stop.set)
         await daemon.ready.wait()
         print(
-            f"demo ready: API {daemon.web_url}/api/snapshot and {daemon.web_url}/api/status "
+            f"demo ready: dashboard {daemon.web_url}/ , API {daemon.web_url}/api/snapshot "
+            f"and every route on {daemon.web_url}/api/docs "
             f"(simulated gateway {sim.gateway_url}, scenario {args.scenario}); Ctrl-C to stop",
             flush=True,
         )

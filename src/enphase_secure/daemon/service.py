@@ -37,6 +37,7 @@ from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
 from ..storage import HistorySettings, Series
 from ..web.history_query import default_span
+from ..web.stream import EventStream
 from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
 from .energy_state import EnergyStateStore
@@ -111,7 +112,8 @@ class Daemon:
         self._gateway_error: str | None = None
         self._tokens: TokenProvider | None = None
         self._gateway_task: asyncio.Task[None] | None = None
-        self._api = ApiServer(self, self._log)
+        self._stream = EventStream()  # the dashboard's SSE: one for the daemon's life, across reloads
+        self._api = ApiServer(self, self._log, stream=self._stream)
         self._bus = OutputBus([], clock=clock, logger=self._log)
         self.web_url: str | None = None
         self.ready = asyncio.Event()
@@ -153,6 +155,7 @@ class Daemon:
             "history": self._storage.status(),
             "api": self._api.status(),
             "outputs": self._bus.status(),
+            "dashboard": {"layout": self.config.publish.layout, "timezone": self.config.site.timezone},
         }
 
     def _token_expires_at(self) -> datetime | None:
@@ -261,7 +264,9 @@ class Daemon:
 
     async def _start_outputs(self) -> None:
         self._bus = OutputBus(
-            build_outputs(self.config, logger=self._log, control=self), clock=self._clock, logger=self._log
+            [*build_outputs(self.config, logger=self._log, control=self), self._stream],
+            clock=self._clock,
+            logger=self._log,
         )
         await self._bus.start()
 

@@ -13,11 +13,19 @@ from ..errors import ConfigError
 from ..web.api import DaemonView, create_app
 from ..web.connections import ConnectionGuard, ConnectionLimits, GuardedSite, raise_open_files_limit
 from ..web.security import API_TOKEN_FILE, ApiSecurity, is_loopback, load_or_create_token
+from ..web.stream import EventStream
 
 
 class ApiServer:
-    def __init__(self, view: DaemonView, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    def __init__(
+        self,
+        view: DaemonView,
+        logger: logging.Logger | logging.LoggerAdapter[Any],
+        *,
+        stream: EventStream | None = None,
+    ) -> None:
         self._view = view
+        self._stream = stream
         self._log = logger
         self._runner: web.AppRunner | None = None
         self._guard: ConnectionGuard | None = None
@@ -44,7 +52,9 @@ class ApiServer:
         """
         raise_open_files_limit()
         guard = ConnectionGuard(ConnectionLimits(max_connections=config.max_connections))
-        app = create_app(self._view, security=self._security(config, state_dir), connections=guard)
+        app = create_app(
+            self._view, security=self._security(config, state_dir), connections=guard, stream=self._stream
+        )
         runner = web.AppRunner(
             app,
             access_log=None,

@@ -10,13 +10,16 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ..energy.snapshot import Snapshot
-from ..errors import StorageError
+from ..errors import StorageError, UnknownHistoryFieldError
 from ..outputs.bus import Update
 from ..storage import Series
 from .connections import ConnectionGuard, ConnectionLimits
+from .dashboard import add_dashboard_routes
 from .history_query import bad_request, parse_history_query
 from .metrics import add_metrics_route
+from .openapi import CONTROL_MODES, add_openapi_routes, error_body
 from .security import ApiSecurity
+from .stream import EventStream, add_stream_route
 
 
 class DaemonView(Protocol):
@@ -65,22 +68,27 @@ async def _control(request: web.Request) -> web.Response:
     return web.json_response(request.app[VIEW_KEY].control_view())
 
 
+def _error(status: int, message: str, field: str | None = None) -> web.Response:
+    return web.Response(status=status, text=error_body(message, field), content_type="application/json")
+
+
 async def _set_control(request: web.Request) -> web.Response:
     stage = request.match_info["stage"]
+    modes = " | ".join(f'"{m}"' for m in CONTROL_MODES)
     try:
         body = await request.json()
     except (ValueError, RecursionError):
-        return web.json_response({"error": 'body must be JSON: {"mode": "on" | "off" | "auto"}'}, status=400)
+        return _error(400, f'body must be JSON: {{"mode": {modes}}}', "body")
     mode = body.get("mode") if isinstance(body, dict) else None
     if not isinstance(mode, str):
-        return web.json_response({"error": 'field "mode" missing: "on" | "off" | "auto"'}, status=400)
+        return _error(400, f'field "mode" missing: {modes}', "mode")
     view = request.app[VIEW_KEY]
     try:
         await view.set_control_mode(stage, mode)
     except KeyError:
-        return web.json_response({"error": f"no stage named {stage!r}"}, status=404)
+        return _error(404, f"no stage named {stage!r}", "stage")
     except ValueError as err:
-        return web.json_response({"error": str(err)}, status=400)
+        return _error(400, str(err), "mode")
     return web.json_response(view.control_view())
 
 
@@ -89,22 +97,32 @@ async def _history(request: web.Request) -> web.Response:
     query = parse_history_query(request)
     try:
         series = await request.app[VIEW_KEY].history(query.fields, query.start, query.end, query.resolution)
+    except UnknownHistoryFieldError as err:
+        raise bad_request(f"fields: {err}", "fields") from None
     except (StorageError, ValueError) as err:
-        raise bad_request(str(err)) from None
+        raise bad_request(str(err), "start" if isinstance(err, ValueError) else None) from None
     body = await asyncio.to_thread(lambda: json.dumps(series.to_json()))
     return web.Response(text=body, content_type="application/json")
 
 
 def create_app(
-    view: DaemonView, *, security: ApiSecurity | None = None, connections: ConnectionGuard | None = None
+    view: DaemonView,
+    *,
+    security: ApiSecurity | None = None,
+    connections: ConnectionGuard | None = None,
+    stream: EventStream | None = None,
 ) -> web.Application:
-    """``security`` None: no token, every write refused."""
+    """``security`` None: no token, every write refused; ``stream``: the dashboard's SSE."""
     guard = connections or ConnectionGuard(ConnectionLimits())
     app = web.Application(
         middlewares=[(security or ApiSecurity()).middleware, guard.middleware],
         client_max_size=guard.limits.max_body_bytes,
     )
     app[VIEW_KEY] = view
+    add_openapi_routes(app)
+    add_dashboard_routes(app)
+    if stream is not None:
+        add_stream_route(app, stream)
     app.router.add_get("/api/snapshot", _snapshot)
     app.router.add_get("/api/status", _status)
     app.router.add_get("/api/control", _control)

@@ -7,13 +7,13 @@ thousand points) always fits. Times between years 1970 and 9999; a time without 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
 from ..storage import Resolution
+from .openapi import error_body
 
 MAX_FIELDS = 16
 MAX_SAMPLES = 50_000  # points x fields: building them holds the event loop (~0.1-0.4 s at this size)
@@ -25,8 +25,9 @@ _LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 _MIN_STEP_S = {"raw": 1.0, "1min": 60.0, "15min": 900.0, "1day": 82_800.0}
 
 
-def bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+def bad_request(message: str, field: str | None) -> web.HTTPBadRequest:
+    """A 400 whose JSON body names the parameter at fault (``field``), as every API error does."""
+    return web.HTTPBadRequest(text=error_body(message, field), content_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -59,28 +60,31 @@ def _time(request: web.Request, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise bad_request(f"{name}: {text!r} is not an ISO 8601 time") from None
+        raise bad_request(f"{name}: {text!r} is not an ISO 8601 time", name) from None
     if not _EARLIEST <= (value if value.tzinfo else value.replace(tzinfo=UTC)) <= _LATEST:
-        raise bad_request(f"{name}: {text!r} is out of range (years 1970 to 9998)")
+        raise bad_request(f"{name}: {text!r} is out of range (years 1970 to 9998)", name)
     return value
 
 
 def parse_history_query(request: web.Request) -> HistoryQuery:
     fields = list(dict.fromkeys(f.strip() for f in request.query.get("fields", "").split(",") if f.strip()))
     if not fields:
-        raise bad_request("fields: give one or more history fields, comma separated")
+        raise bad_request("fields: give one or more history fields, comma separated", "fields")
     if len(fields) > MAX_FIELDS:
-        raise bad_request(f"fields: at most {MAX_FIELDS} per request ({len(fields)} given)")
+        raise bad_request(f"fields: at most {MAX_FIELDS} per request ({len(fields)} given)", "fields")
     resolution = request.query.get("resolution", "auto")
     if resolution != "auto" and resolution not in _MIN_STEP_S:
         choices = ", ".join(r.value for r in Resolution)
-        raise bad_request(f"unknown history resolution {resolution!r}; use auto or one of {choices}")
+        raise bad_request(
+            f"unknown history resolution {resolution!r}; use auto or one of {choices}", "resolution"
+        )
     query = HistoryQuery(fields, _time(request, "start"), _time(request, "end"), resolution)
     if resolution != "auto":
         samples = query.span_s() / _MIN_STEP_S[resolution] * len(fields)
         if samples > MAX_SAMPLES:
             raise bad_request(
                 f"resolution={resolution}: this range and these fields give more than {MAX_SAMPLES} values;"
-                " use a shorter range, fewer fields, a coarser resolution or resolution=auto"
+                " use a shorter range, fewer fields, a coarser resolution or resolution=auto",
+                "resolution",
             )
     return query

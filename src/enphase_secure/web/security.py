@@ -22,9 +22,14 @@ from aiohttp import hdrs, web
 from pydantic import SecretStr
 
 from ..errors import ConfigError
+from .openapi import error_body
 
 API_TOKEN_FILE = "api_token"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# what a browser must load before it can ask for the token: the dashboard's page and files, the API's
+# description; they hold no figure of the house
+PUBLIC_READS = frozenset({"/", "/api/docs", "/api/openapi.json", "/api/figures"})
+PUBLIC_READ_PREFIX = "/static/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -84,7 +89,8 @@ class ApiSecurity:
             refusal = _cross_site(request)
             if refusal is not None:
                 return _error(403, refusal)
-        if (write or self.reads_need_token) and not self._authorized(request):
+        public = not write and (request.path in PUBLIC_READS or request.path.startswith(PUBLIC_READ_PREFIX))
+        if (write or (self.reads_need_token and not public)) and not self._authorized(request):
             reason = (
                 "the API has no token (see the log): writes are refused"
                 if self.token is None
@@ -92,7 +98,7 @@ class ApiSecurity:
             )
             return _error(401, reason, headers={hdrs.WWW_AUTHENTICATE: "Bearer"})
         if write and request.content_type != "application/json":
-            return _error(415, "send the body as JSON (Content-Type: application/json)")
+            return _error(415, "send the body as JSON (Content-Type: application/json)", field="body")
         return await handler(request)
 
 
@@ -107,5 +113,9 @@ def _cross_site(request: web.Request) -> str | None:
     return None
 
 
-def _error(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers)
+def _error(
+    status: int, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        status=status, text=error_body(message, field), content_type="application/json", headers=headers
+    )
