@@ -28,6 +28,7 @@ from .actions.registry import ActionContext, StageActions, build_control_actions
 from .control.settings import ControlSettings
 from .errors import ConfigError
 
+JEEDOM_PLUGIN = "enphasesecur"  # [publish.jeedom] apikey is this plugin's key
 DEFAULT_STATE_DIR = Path("/var/lib/enphase-secure")
 DEFAULT_ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
 DEFAULT_ENTREZ_URL = "https://entrez.enphaseenergy.com"
@@ -159,6 +160,7 @@ class JeedomConfig(_Section):
     url: str
     apikey: SecretStr | None = None
     apikey_file: Path | None = None
+    refresh_s: float = Field(default=300.0, ge=10.0, description="unchanged values are sent again after")
 
     def apikey_value(self) -> SecretStr | None:
         if self.apikey_file is not None:
@@ -243,7 +245,7 @@ def action_context(config: Config) -> ActionContext:
     jeedom, mqtt = config.publish.jeedom, config.publish.mqtt
     apikey = jeedom.apikey_value() if jeedom else None
     return ActionContext(
-        jeedom=JeedomEndpoint(url=jeedom.url, apikey=apikey.get_secret_value())
+        jeedom=JeedomEndpoint(url=jeedom.url, apikey=apikey.get_secret_value(), plugin=JEEDOM_PLUGIN)
         if jeedom and apikey
         else None,
         mqtt=MqttBroker(

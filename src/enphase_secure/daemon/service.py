@@ -81,6 +81,7 @@ class Daemon:
         self._pollers: list[Poller[Any]] = []
         self._slow_lock = asyncio.Lock()
         self._gateway_error: str | None = None
+        self.gateway_failure: Exception | None = None  # the error behind _gateway_error
         self._token_expires: datetime | None = None
         self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
@@ -355,15 +356,18 @@ class Daemon:
                         self._readings = self._capabilities.readings
                         failures = 0
                         self._gateway_error = None
+                        self.gateway_failure = None
                         try:
                             await self._poll(gw, self._capabilities)
                         except* _Reprobe:
                             self._log.info("gateway firmware changed: probing it again")
             except (GatewayError, TokenError, ConfigError) as err:
                 failures += 1
+                self.gateway_failure = err
                 await self._gateway_down(str(err), backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
             except Exception as err:  # a bug must not stop the polling for good
                 failures += 1
+                self.gateway_failure = err
                 self._log.exception("unexpected error in the gateway loop, restarting it")
                 reason = f"internal error: {err.__class__.__name__}: {err}"
                 await self._gateway_down(reason, backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
@@ -505,6 +509,7 @@ class Daemon:
         self._last_ok_monotonic = time.monotonic()
         if self._gateway_error is not None:
             self._gateway_error = None
+            self.gateway_failure = None
         await self._publish(snapshot)
         await self._save_state()
         outage_since, self._outage_since = self._outage_since, None

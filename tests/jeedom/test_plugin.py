@@ -1,0 +1,225 @@
+"""The plugin in a real Jeedom 4.5.3: installed from its zip, configured through Jeedom's API, its daemon
+started by Jeedom against the simulator. Tests share one Jeedom and run in this order."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import datetime, timedelta
+from typing import Any
+
+from jeedom_kit import PLUGIN, Jeedom, wait_for
+
+from conftest import Simulators
+from enphase_secure.outputs.figures import INVERTER_FIGURES, Device, SiteShape, site_points
+from enphase_secure.outputs.jeedom import COMBINED, DEVICE_EQUIPMENT, LAYOUT_EQUIPMENT
+
+SPLIT = {device: eq for device, (eq, _) in DEVICE_EQUIPMENT.items()}
+P, BAT = Device.PRODUCTION, Device.STORAGE
+
+
+def configure(jeedom: Jeedom, sim: dict[str, str], **keys: Any) -> None:
+    settings = {"ctoken": "manu", "token": sim["token"], "ip": sim["host"], "serie": sim["serial"]}
+    for key, value in {**settings, **keys}.items():
+        jeedom.config(key, value)
+
+
+def daemon_pid(jeedom: Jeedom) -> int:
+    return int((jeedom.dir / "tmp" / PLUGIN / "deamon.pid").read_text())
+
+
+def api(jeedom: Jeedom, path: str) -> Any:
+    port = jeedom.rpc("config::byKey", key="socketport", plugin=PLUGIN)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def started(jeedom: Jeedom) -> int:
+    """Start the daemon as the plugin page's button does; its pid once Jeedom sees it running."""
+    jeedom.rpc("plugin::deamonStart", plugin_id=PLUGIN, forceRestart=True)
+    wait_for("the daemon", lambda: jeedom.daemon()["state"] == "ok", timeout=30)
+    return daemon_pid(jeedom)
+
+
+def running(jeedom: Jeedom) -> int:
+    """The daemon's pid, started when an earlier test did not leave it running."""
+    return daemon_pid(jeedom) if jeedom.daemon()["state"] == "ok" else started(jeedom)
+
+
+def site_equipment(jeedom: Jeedom) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in jeedom.equipment().items() if k in LAYOUT_EQUIPMENT}
+
+
+def serving(jeedom: Jeedom, serial: str) -> dict[str, Any]:
+    """The daemon's snapshot once it reads the gateway `serial`."""
+    return wait_for(
+        f"a snapshot of gateway {serial}",
+        lambda: (s := api(jeedom, "/api/snapshot")) and s["gateway"]["serial"] == serial and s,
+        timeout=30,
+    )
+
+
+def expected_site_ids(snapshot: dict[str, Any]) -> set[str]:
+    return {p.jeedom_id for p in site_points(SiteShape.of(snapshot)) if p.jeedom_id}
+
+
+def equal(jeedom_value: Any, value: Any) -> bool:
+    if value is None:
+        return jeedom_value == ""
+    if isinstance(value, bool):
+        return int(jeedom_value) == int(value)
+    return abs(float(jeedom_value) - float(value)) <= max(1.0, abs(float(value)) * 0.001)
+
+
+def check_values(jeedom: Jeedom, eq: dict[str, Any], snapshot: dict[str, Any]) -> None:
+    by_id = {p.jeedom_id: p for p in site_points(SiteShape.of(snapshot))}
+    cmds = {lid: c for lid, c in eq["cmds"].items() if lid in by_id}
+    values = jeedom.values([int(c["id"]) for c in cmds.values()])
+    document = {**snapshot, "voltage_v": None}
+    wrong = {}
+    for lid, cmd in cmds.items():
+        point = by_id[lid]
+        if lid == "tension" or point.path.startswith("health."):
+            continue  # the voltage and the service's health are not in /api/snapshot
+        if not equal(values[int(cmd["id"])], point.value(document)):
+            wrong[lid] = (values[int(cmd["id"])], point.value(document))
+    assert not wrong, f"Jeedom value != /api/snapshot: {wrong}"
+
+
+def test_installed_from_the_zip_with_dependencies(jeedom: Jeedom) -> None:
+    plugins = jeedom.jctl("plugin-list")
+    assert f"{PLUGIN}\tactive=1" in plugins
+    assert jeedom.jctl("deps", PLUGIN) == "1 ok"
+    assert (jeedom.dir / "www" / "plugins" / PLUGIN / "resources" / "enphase-secure" / "src").is_dir()
+
+
+def test_single_phase_site_appears_with_the_table_values_and_history(
+    jeedom: Jeedom, sims: Simulators
+) -> None:
+    sim = sims.get("single-phase")
+    configure(jeedom, sim, widget="1", typereseau="auto", delais="1")
+    t0 = time.monotonic()
+    started(jeedom)
+    snapshot = serving(jeedom, sim["serial"])
+    ids = expected_site_ids(snapshot)
+    inverters = {i["serial"] for i in snapshot["inverters"]}
+    inverter_ids = {f.jeedom_id for f in INVERTER_FIGURES}
+    eqs = wait_for(
+        "the combined equipment with the table's commands, one equipment per inverter",
+        lambda: (
+            (e := jeedom.equipment())
+            and set(e) == {COMBINED, *inverters}
+            and set(e[COMBINED]["cmds"]) == ids
+            and all(set(e[i]["cmds"]) == inverter_ids for i in inverters)
+            and e
+        ),
+        timeout=30,
+    )
+    assert time.monotonic() - t0 < 30
+    combined = eqs[COMBINED]
+    assert combined["eqType_name"] == PLUGIN
+    assert {c["unite"] for lid, c in combined["cmds"].items() if lid == "PwattsNow"} == {"W"}
+    assert combined["cmds"]["PwattsNow"]["generic_type"] == "POWER"
+    assert len(inverters) == 10
+    time.sleep(2)
+    check_values(jeedom, jeedom.equipment()[COMBINED], api(jeedom, "/api/snapshot"))
+    now = datetime.now()
+    history = jeedom.rpc(
+        "cmd::getHistory",
+        id=int(combined["cmds"]["PwattHoursLifetime"]["id"]),
+        startTime=(now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        endTime=(now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    assert isinstance(history, list), f"no history row recorded: {history!r}"  # Jeedom says "ok" for []
+    assert float(history[-1]["value"]) > 0
+
+
+def test_three_phase_battery_site_has_per_phase_commands_after_a_live_config_change(
+    jeedom: Jeedom, sims: Simulators
+) -> None:
+    configure(jeedom, sims.get("single-phase"), widget="1")
+    pid = running(jeedom)
+    sim = sims.get("three-phase-battery")
+    configure(jeedom, sim, widget="1", typereseau="tri")
+    snapshot = serving(jeedom, sim["serial"])
+    assert daemon_pid(jeedom) == pid, "the config change restarted the daemon"
+    ids = expected_site_ids(snapshot)
+    assert {"PwattsNow1", "PwattsNow2", "PwattsNow3", "Import3", "batperc", "batnow"} <= ids
+    eq = wait_for(
+        "the per-phase commands",
+        lambda: (e := jeedom.equipment()[COMBINED]) and ids <= set(e["cmds"]) and e,
+        timeout=30,
+    )
+    time.sleep(2)
+    check_values(jeedom, eq, api(jeedom, "/api/snapshot"))
+
+
+def test_layout_single_split_single_leaves_no_orphan(jeedom: Jeedom, sims: Simulators) -> None:
+    configure(jeedom, sims.get("three-phase-battery"), widget="1", typereseau="tri")
+    pid = running(jeedom)
+    jeedom.config("widget", "3")
+    split = wait_for(  # three-phase with battery and CTs: all four, the combined one removed
+        "the split equipment",
+        lambda: (e := site_equipment(jeedom)) and set(e) == set(SPLIT.values()) and e,
+        timeout=30,
+    )
+    assert {"batperc", "batnow"} <= set(split[SPLIT[BAT]]["cmds"])
+    jeedom.config("widget", "1")
+    single = wait_for("the combined equipment", lambda: (e := site_equipment(jeedom)) and COMBINED in e and e)
+    assert set(single) == {COMBINED}  # the split ones are removed before the combined one is created
+    assert daemon_pid(jeedom) == pid
+
+
+def test_no_ct_site_has_only_production_equipment_in_split_then_single(
+    jeedom: Jeedom, sims: Simulators
+) -> None:
+    sim = sims.get("no-ct")
+    configure(jeedom, sim, widget="1", typereseau="auto")
+    running(jeedom)
+    snapshot = serving(jeedom, sim["serial"])
+    ids = expected_site_ids(snapshot)
+    assert "CwattsNow" not in ids
+    assert "PwattsNow" in ids
+    # the previous site's commands stay (never deleted): the user removes that equipment to start afresh
+    for eq in site_equipment(jeedom).values():
+        jeedom.ajax("eqLogic", action="remove", id=eq["id"])
+    jeedom.config("widget", "3")
+    wait_for(
+        "the production equipment alone, with the table's commands",
+        lambda: (e := site_equipment(jeedom)) and set(e) == {SPLIT[P]} and set(e[SPLIT[P]]["cmds"]) == ids,
+    )
+    jeedom.config("widget", "1")
+    wait_for(
+        "the combined equipment alone, with the table's commands",
+        lambda: (e := site_equipment(jeedom)) and set(e) == {COMBINED} and set(e[COMBINED]["cmds"]) == ids,
+    )
+    time.sleep(2)
+    check_values(jeedom, jeedom.equipment()[COMBINED], api(jeedom, "/api/snapshot"))
+
+
+def test_wrong_password_reaches_the_daemon_view_in_french(jeedom: Jeedom, sims: Simulators) -> None:
+    sim = sims.get("acb")  # a gateway the daemon has no token for yet
+    configure(
+        jeedom,
+        sim,
+        ctoken="auto",
+        user="owner@example.com",
+        password="not-the-password",
+        enlighten_url=sim["cloud"],
+        entrez_url=sim["cloud"],
+        token="",
+    )
+    pid = running(jeedom)
+    info = wait_for(
+        "the daemon view message",
+        lambda: (i := jeedom.daemon()) and "mot de passe" in i.get("launchable_message", "") and i,
+        timeout=40,
+    )
+    assert info["state"] == "ok"
+    assert daemon_pid(jeedom) == pid
+    log = (jeedom.dir / "www" / "log" / "enphasesecur_daemon").read_text(errors="replace")
+    assert "not-the-password" not in log
+    assert "not-the-password" not in (jeedom.dir / "www" / "log" / PLUGIN).read_text(errors="replace")
+    configure(jeedom, sim, ctoken="manu", user="", password="")
+    wait_for("the message to clear", lambda: jeedom.daemon().get("launchable_message") == "", timeout=40)
