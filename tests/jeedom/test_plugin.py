@@ -198,6 +198,66 @@ def test_no_ct_site_has_only_production_equipment_in_split_then_single(
     check_values(jeedom, jeedom.equipment()[COMBINED], api(jeedom, "/api/snapshot"))
 
 
+def virtual_switch(jeedom: Jeedom, name: str) -> dict[str, int]:
+    """A virtual (plugin `virtual` of the kit) with a binary state and On/Off actions that set it."""
+    eq = jeedom.rpc(
+        "eqLogic::save", eqType_name="virtual", name=name, isEnable=1, isVisible=1,
+        cmd=[{"name": "Etat", "logicalId": "etat", "type": "info", "subType": "binary"}],
+    )  # fmt: skip
+    cmds = jeedom.rpc("cmd::byEqLogicId", eqLogic_id=int(eq["id"]))
+    state = next(c for c in cmds if c["logicalId"] == "etat")
+    actions = [
+        {"name": label, "logicalId": label.lower(), "type": "action", "subType": "other",
+         "configuration": {"infoName": "Etat", "value": value}}
+        for label, value in (("On", "1"), ("Off", "0"))
+    ]  # fmt: skip
+    jeedom.rpc(
+        "eqLogic::save", id=eq["id"], eqType_name="virtual", name=name, isEnable=1,
+        cmd=[{"id": state["id"], "name": "Etat", "logicalId": "etat", "type": "info", "subType": "binary"},
+             *actions],
+    )  # fmt: skip
+    cmds = jeedom.rpc("cmd::byEqLogicId", eqLogic_id=int(eq["id"]))
+    return {c["logicalId"]: int(c["id"]) for c in cmds}
+
+
+def test_stage_switches_a_virtual_and_obeys_the_manual_commands(jeedom: Jeedom, sims: Simulators) -> None:
+    switch = virtual_switch(jeedom, "Chauffe-eau")
+    sim = sims.get("single-phase")  # importing about 500 W: a surplus of about -500 W
+    configure(
+        jeedom, sim, widget="1", autoconso="oui",
+        wattsautoconso1on="-5000", wattsautoconso1off="-10000",
+        cmdautoconso1on=f"#{switch['on']}#", cmdautoconso1off=f"#{switch['off']}#",
+        delaiautoconso1on="0", delaiautoconso1off="0",
+    )  # fmt: skip
+    running(jeedom)
+
+    def state() -> tuple[str, str] | None:
+        eq = jeedom.equipment().get(COMBINED)
+        if eq is None or "autoconso1_off" not in eq["cmds"]:
+            return None
+        values = jeedom.values([switch["etat"], int(eq["cmds"]["autoconso1"]["id"])])
+        return str(values[switch["etat"]]), str(values[int(eq["cmds"]["autoconso1"]["id"])])
+
+    def reaches(expected: tuple[str, str]) -> None:
+        wait_for(f"virtual state and autoconso1 = {expected}", lambda: state() == expected, timeout=45)
+
+    reaches(("1", "1"))
+    manual = {
+        m: int(jeedom.equipment()[COMBINED]["cmds"][f"autoconso1_{m}"]["id"]) for m in ("on", "off", "auto")
+    }
+    jeedom.rpc("cmd::execCmd", id=manual["off"])
+    reaches(("0", "0"))
+    assert api(jeedom, "/api/control")["stages"][0]["state"]["mode"] == "off"
+    jeedom.rpc("cmd::execCmd", id=manual["on"])
+    reaches(("1", "1"))
+    jeedom.rpc("cmd::execCmd", id=manual["auto"])
+    wait_for("auto mode", lambda: api(jeedom, "/api/control")["stages"][0]["state"]["mode"] == "auto")
+    outcomes = api(jeedom, "/api/control")["stages"][0]["last_outcomes"]
+    assert {o["kind"] for o in outcomes} == {"jeedom"}
+    assert all(o["status"] == "ok" for o in outcomes)
+    jeedom.config("autoconso", "non")
+
+
 def test_wrong_password_reaches_the_daemon_view_in_french(jeedom: Jeedom, sims: Simulators) -> None:
     sim = sims.get("acb")  # a gateway the daemon has no token for yet
     configure(

@@ -23,7 +23,7 @@ from ..daemon.reload import ConfigWatcher
 from ..daemon.service import Daemon
 from ..errors import ConfigError
 from ..outputs.build import jeedom_output
-from ..outputs.jeedom import JeedomCallbackError
+from ..outputs.jeedom import CALLBACK_PATH, JeedomCallbackError
 from .messages import advice
 from .plugin_config import load_plugin_config
 
@@ -63,6 +63,8 @@ class PluginDaemon:
     def from_args(cls, args: argparse.Namespace) -> PluginDaemon:
         if args.socketport is not None and not 1 <= args.socketport <= 65535:
             raise ConfigError(f"--socketport {args.socketport}: not a TCP port")
+        if args.callback is not None and not args.callback.endswith(CALLBACK_PATH):
+            raise ConfigError(f"--callback {args.callback}: not the plugin's callback (…{CALLBACK_PATH})")
         return cls(args.jeedom, args.socketport, args.callback)
 
     def load(self, path: Path) -> Config:
@@ -71,7 +73,8 @@ class PluginDaemon:
         if self.socketport is not None:
             updates["web"] = config.web.model_copy(update={"listen": f"127.0.0.1:{self.socketport}"})
         if self.callback is not None and config.publish.jeedom is not None:
-            jeedom = config.publish.jeedom.model_copy(update={"url": self.callback})
+            base = self.callback.removesuffix(CALLBACK_PATH)  # the actions' jeeApi.php is under it too
+            jeedom = config.publish.jeedom.model_copy(update={"url": base})
             updates["publish"] = config.publish.model_copy(update={"jeedom": jeedom})
         return config.model_copy(update=updates)
 
