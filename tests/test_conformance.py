@@ -15,6 +15,7 @@ deliberately differ, the assertion says so and checks the reason on the data:
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +25,12 @@ import pytest
 from pyenphase import Envoy
 from pyenphase.const import PHASENAMES, SupportedFeatures
 from pyenphase.models.envoy import EnvoyData
+from pyenphase.models.inverter import EnvoyInverter
 
 from enphase_secure.energy.merge import GatewayReadings, merge_snapshot
 from enphase_secure.energy.snapshot import MeterState, Snapshot
 from enphase_secure.errors import GatewayResponseError
+from enphase_secure.gateway import inverters as inverters_module
 from enphase_secure.gateway import quirks
 from enphase_secure.gateway.info import GatewayInfo
 from enphase_secure.gateway.inverters import InverterReports, read_inverter_device_data
@@ -172,9 +175,12 @@ async def test_snapshot_agrees_with_pyenphase(folder: Path, fixtures_dir: Path) 
         )
         assert round(snap.net_consumption.power_w or 0) == net_ct.active_power
         if production_ct is not None:
-            assert (
-                abs((snap.consumption.power_w or 0) - production_ct.active_power - net_ct.active_power) <= 1
-            )
+            gateway_w = snap.gateway_consumption.power_w or 0
+            assert abs(gateway_w - production_ct.active_power - net_ct.active_power) <= 1
+            # the house: production + net + storage (DESIGN.md §3), never below 0
+            battery_w = snap.storage.power_w if snap.storage else 0.0
+            assert battery_w is not None
+            assert snap.consumption.power_w == pytest.approx(max(0.0, gateway_w + battery_w), abs=0.01)
     elif total_ct is not None:
         assert round(snap.consumption.power_w or 0) == total_ct.active_power
         assert snap.grid.estimated
@@ -236,7 +242,23 @@ def assert_storage_agrees(snap: Snapshot, data: EnvoyData) -> None:
         )
     iq_power_w = sum(p.real_power_mw for p in (data.encharge_power or {}).values()) / 1000.0 if iq else 0.0
     acb_power_w = data.acb_power.power if data.acb_power is not None else 0.0
-    assert storage.power_w == pytest.approx(iq_power_w + acb_power_w)
+    storage_ct = data.ctmeters.get("storage")
+    if storage_ct is not None:
+        # a storage CT is read with the net CT every second: its power is the battery's in the house
+        # figure (the ensemble's, read every 15 s, is another instant on 8.2.127)
+        assert round(storage.power_w or 0) == storage_ct.active_power
+        assert round(storage.discharged_lifetime_wh or 0) == storage_ct.energy_delivered
+        assert round(storage.charged_lifetime_wh or 0) == storage_ct.energy_received
+        assert not storage.energy_estimated
+    else:
+        assert storage.power_w == pytest.approx(iq_power_w + acb_power_w)
+        assert storage.energy_estimated
+    # per unit: SoC and temperature as the inventory gives them
+    oracle_units = data.encharge_inventory or {}
+    assert {u.serial for u in storage.units} == set(oracle_units)
+    for unit in storage.units:
+        assert unit.soc_pct == oracle_units[unit.serial].percent_full
+        assert unit.temperature_c == oracle_units[unit.serial].temperature
 
 
 # Each quirk of gateway/quirks.py, checked on the capture that shows it.
@@ -334,3 +356,60 @@ def test_quirk_inactive_production_block(fixtures_dir: Path) -> None:
     assert block is not None
     assert not quirks.production_block_active(block.active_count)
     assert block.power_w != 0  # the values look plausible: only activeCount tells they are stale
+
+
+DEVICE_DATA_FOLDERS = [f for f in capture_folders() if (f / "ivp_pdm_device_data").is_file()]
+
+
+def test_captures_with_device_data_are_present() -> None:
+    assert {f.name for f in DEVICE_DATA_FOLDERS} >= {"8.2.4345_with_device_data", "8.3.5169_with_generator"}
+
+
+@pytest.mark.parametrize("folder", DEVICE_DATA_FOLDERS, ids=[f.name for f in DEVICE_DATA_FOLDERS])
+def test_device_data_detail_equals_the_document_and_pyenphase(folder: Path) -> None:
+    body = (folder / "ivp_pdm_device_data").read_bytes()
+    raw = json.loads(body)
+    ours = {r.serial: r for r in InverterReports.from_device_data(body).inverters}
+    records = {
+        v["sn"]: v
+        for v in raw.values()
+        if isinstance(v, dict) and v.get("devName") == "pcu" and v.get("active")
+    }
+    assert set(ours) == set(records)
+    assert ours
+    for serial, record in records.items():
+        mine, oracle = ours[serial], EnvoyInverter.from_device_data(record)
+        channel = record["channels"][0]
+        reading = channel["lastReading"]
+        # the document's values, in our units (W, V, A, Hz, °C, Wh)
+        assert mine.power_w == channel["watts"]["now"]
+        assert mine.max_power_w == channel["watts"]["max"]
+        assert mine.dc_voltage_v == pytest.approx(reading["dcVoltageINmV"] / 1000)
+        assert mine.dc_current_a == pytest.approx(reading["dcCurrentINmA"] / 1000)
+        assert mine.ac_voltage_v == pytest.approx(reading["acVoltageINmV"] / 1000)
+        assert mine.ac_frequency_hz == pytest.approx(reading["acFrequencyINmHz"] / 1000)
+        assert mine.temperature_c == reading["channelTemp"]
+        assert mine.today_wh == channel["wattHours"]["today"]
+        assert mine.lifetime_wh == pytest.approx(channel["lifetime"]["joulesProduced"] / 3600)
+        # pyenphase 4.2's reading of the same record
+        assert (mine.power_w, mine.max_power_w) == (oracle.last_report_watts, oracle.max_report_watts)
+        assert mine.last_report == datetime.fromtimestamp(oracle.last_report_date, UTC)
+        assert (mine.dc_voltage_v, mine.dc_current_a) == (oracle.dc_voltage, oracle.dc_current)
+        assert (mine.ac_voltage_v, mine.ac_frequency_hz) == (oracle.ac_voltage, oracle.ac_frequency)
+        assert mine.temperature_c == oracle.temperature
+        assert mine.today_wh == oracle.energy_today
+        assert round(mine.lifetime_wh or 0) == oracle.lifetime_energy
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+async def test_inverters_come_from_device_data_where_it_answers(folder: Path) -> None:
+    async with run_simulator(ReplaySource(folder)) as sim:
+        token = sim.issue_token()
+        async with GatewaySession(host=sim.host, tokens=ManualTokens(token=decode_token(token))) as session:
+            capabilities = await probe(session)
+    snap = merge_snapshot(capabilities.readings, time=datetime.now(UTC))
+    if capabilities.answers(inverters_module.DEVICE_DATA_PATH):
+        assert snap.inverters
+        assert all(i.dc_voltage_v is not None and i.lifetime_wh is not None for i in snap.inverters)
+    elif capabilities.answers(inverters_module.INVERTERS_PATH):
+        assert all(i.dc_voltage_v is None and i.today_wh is None for i in snap.inverters)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from enphase_secure.simulator.tls import self_signed_certificate
 
@@ -34,6 +36,31 @@ class Recorder:
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     answer: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None
+
+
+@contextlib.asynccontextmanager
+async def recording_server() -> AsyncIterator[Recorder]:
+    """An HTTP server on 127.0.0.1 recording every request; it answers ``answer`` (default: 200 ok)."""
+    recorder = Recorder()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        received = Received(
+            request.method, request.path, request.query_string, dict(request.headers), await request.read()
+        )
+        recorder.requests.append(received)
+        if recorder.answer is not None:
+            return await recorder.answer(request)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    recorder.url = f"http://127.0.0.1:{server.port}"
+    try:
+        yield recorder
+    finally:
+        await server.close()
 
 
 def loopback_certificate() -> tuple[bytes, bytes]:

@@ -10,9 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from actions_loopback import Received, Recorder, free_port
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from actions_loopback import Recorder, free_port, recording_server
 
 from enphase_secure.actions.mqtt import MqttBroker
 
@@ -49,28 +47,5 @@ def mosquitto(tmp_path: Path) -> Iterator[MqttBroker]:
 
 @pytest.fixture
 async def http_server() -> AsyncIterator[Recorder]:
-    recorder = Recorder()
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        recorder.requests.append(
-            Received(
-                request.method,
-                request.path,
-                request.query_string,
-                dict(request.headers),
-                await request.read(),
-            )
-        )
-        if recorder.answer is not None:
-            return await recorder.answer(request)
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.1", port=free_port())
-    await server.start_server()
-    recorder.url = f"http://127.0.0.1:{server.port}"
-    try:
+    async with recording_server() as recorder:
         yield recorder
-    finally:
-        await server.close()

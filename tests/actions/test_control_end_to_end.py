@@ -22,7 +22,7 @@ from enphase_secure.actions.registry import ActionContext, build_control_actions
 from enphase_secure.actions.runner import ActionRunner
 from enphase_secure.control.controller import Command, step
 from enphase_secure.control.settings import ControlSettings
-from enphase_secure.control.state import ControllerState
+from enphase_secure.control.state import ControllerState, Instant
 from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, PhaseBalance, Snapshot
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
 
@@ -135,7 +135,7 @@ async def test_a_sunny_day_with_two_loads(simulator: tuple[LiveSource, str], mos
             controlled_export_wh += export_w * TICK_S / 3600
             drawn = sum(s.load_w for s in settings.stages if state.stage(s.name).on)
             uncontrolled_export_wh += max(export_w + drawn, 0.0) * TICK_S / 3600
-            state, issued = step(settings, state, reading, reading.time)
+            state, issued = step(settings, state, reading, Instant(reading.time, reading.time.timestamp()))
             for command in issued:
                 runner.submit(command, reading)
                 commands.append((reading.time, command, export_w))

@@ -12,7 +12,7 @@ import pytest
 
 from enphase_secure.control.controller import Command, step
 from enphase_secure.control.settings import ControlSettings, StageSettings, TimeWindow
-from enphase_secure.control.state import ControllerState, StageState
+from enphase_secure.control.state import ControllerState, Instant, StageState
 from enphase_secure.energy.snapshot import (
     EnergyFlow,
     GatewayIdentity,
@@ -24,6 +24,11 @@ from enphase_secure.energy.snapshot import (
 )
 
 T0 = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
+
+
+def at(t: float, *, wall_offset_s: float = 0.0) -> Instant:
+    """``t`` s on the monotonic clock; the wall clock as far from T0, plus any step it made."""
+    return Instant(T0 + timedelta(seconds=t + wall_offset_s), float(t))
 
 
 def balance(surplus_w: float) -> PhaseBalance:
@@ -85,7 +90,7 @@ def run_rows(
     state = state or ControllerState()
     issued: list[Command] = []
     for t, reading, expected_on in rows:
-        state, commands = step(config, state, reading, T0 + timedelta(seconds=t))
+        state, commands = step(config, state, reading, at(t))
         issued.extend(commands)
         assert state.stage(name).on is expected_on, f"t={t}: {state.stage(name).reason}"
     return state, issued
@@ -209,7 +214,7 @@ def plant(
         drawn = sum(s.load_w for s in config.stages if seen.stage(s.name).on)
         surplus = base_surplus_w(t) - drawn
         measured.append(surplus)
-        state, issued = step(config, state, snap(surplus), T0 + timedelta(seconds=t))
+        state, issued = step(config, state, snap(surplus), at(t))
         history.append(state)
         commands.extend((t, c) for c in issued)
     return state, commands, measured
@@ -290,11 +295,9 @@ def test_a_load_not_yet_on_the_meter_is_still_counted(settle_s: float, pump_star
     config = dataclasses.replace(
         config, stages=(config.stages[0], dataclasses.replace(config.stages[1], start_delay_s=0))
     )
-    heater_just_started = ControllerState(
-        stages=(StageState("water heater", on=True, switched_at=T0 - timedelta(seconds=2)),)
-    )
+    heater_just_started = ControllerState(stages=(StageState("water heater", on=True, switched_at_s=-2.0),))
     # the meter does not show the heater yet: 2.5 kW of export
-    state, _ = step(config, heater_just_started, snap(2500), T0)
+    state, _ = step(config, heater_just_started, snap(2500), at(0))
     assert state.stage("pool pump").on is pump_starts
 
 
@@ -485,12 +488,12 @@ def test_manual_override_wins_over_failsafe_but_not_over_disabled() -> None:
 def test_restart_in_the_middle_of_a_delay_resumes_the_timer() -> None:
     config = settings(stage(start_delay_s=60, min_on_s=300, stop_delay_s=0))
     state, _ = run_rows(config, [(0, snap(1500), False), (30, snap(1500), False)])
-    restored = ControllerState.from_json(json.loads(json.dumps(state.to_json())))
+    restored = ControllerState.from_json(json.loads(json.dumps(state.to_json(at(30)))), at(30))
     assert restored == state
     state, commands = run_rows(config, [(59, snap(1500), False), (60, snap(1500), True)], state=restored)
     assert [c.action for c in commands] == ["on"]
     # and once on, a restart neither re-fires nor forgets min_on_s
-    restored = ControllerState.from_json(json.loads(json.dumps(state.to_json())))
+    restored = ControllerState.from_json(json.loads(json.dumps(state.to_json(at(60)))), at(60))
     _, commands = run_rows(
         config, [(61, snap(1500), True), (100, snap(0), True), (360, snap(0), False)], state=restored
     )
@@ -499,8 +502,8 @@ def test_restart_in_the_middle_of_a_delay_resumes_the_timer() -> None:
 
 def test_state_json_is_wall_clock_iso() -> None:
     state, _ = run_rows(settings(stage(start_delay_s=60)), [(0, snap(1500), False)])
-    doc = state.to_json()
-    assert doc["version"] == 1
+    doc = state.to_json(at(0))
+    assert doc["version"] == 2
     assert doc["stages"][0]["start_timer_since"] == "2026-06-21T10:00:00+00:00"
 
 
@@ -512,4 +515,4 @@ def test_stages_removed_from_the_config_are_dropped() -> None:
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        step(settings(stage()), ControllerState(), snap(0), datetime(2026, 1, 1))
+        step(settings(stage()), ControllerState(), snap(0), Instant(datetime(2026, 1, 1), 0.0))

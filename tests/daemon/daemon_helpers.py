@@ -28,8 +28,10 @@ def daemon_config(sim: Simulator, state_dir: Path, *, timezone: str, **sections:
 
 
 @contextlib.asynccontextmanager
-async def running(config: Config, *, clock: Callable[[], Any]) -> AsyncIterator[Daemon]:
-    daemon = Daemon(config, clock=clock)
+async def running(
+    config: Config, *, clock: Callable[[], Any], monotonic: Callable[[], float] | None = None
+) -> AsyncIterator[Daemon]:
+    daemon = Daemon(config, clock=clock, monotonic=monotonic)
     task = asyncio.create_task(daemon.run())
     try:
         await asyncio.wait_for(daemon.ready.wait(), 10)

@@ -179,3 +179,32 @@ def test_a_malformed_persisted_integrator_names_the_field(
 def test_a_tick_without_a_time_zone_is_refused() -> None:
     with pytest.raises(EnergyError, match="grid tick time"):
         integrate(GridIntegrator(), GridTick(datetime(2024, 6, 15, 10), 1.0), max_gap_s=MAX_GAP_S)
+
+
+def test_the_gateway_clock_sets_the_interval_and_a_repeated_reading_adds_nothing() -> None:
+    def tick(gateway_s: float, polled_s: float, net_w: float, battery_w: float | None = None) -> GridTick:
+        return GridTick(
+            START + timedelta(seconds=gateway_s),
+            net_w,
+            (net_w,),
+            polled_at=START + timedelta(seconds=polled_s),
+            battery_w=battery_w,
+        )
+
+    # a simulator at speed 60: polls 1 s apart (consecutive), readings 60 s apart on the gateway's clock
+    fast = run([tick(0, 0, 3600.0, -1800.0), tick(60, 1, 3600.0, 900.0), tick(120, 2, -3600.0)])
+    assert fast.balanced == ImportExport(import_wh=120.0, export_wh=0.0)
+    assert fast.battery == ImportExport(import_wh=15.0, export_wh=30.0)  # discharged, charged
+    assert fast.skipped_s == fast.bridged_s == 0.0
+    # the gateway has not refreshed: the same timestamp again, polled later, adds nothing
+    repeated = run([tick(120, 3, -3600.0), tick(120, 4, 5000.0)], fast)
+    assert repeated == fast
+    # network jitter: polls 1.7 s then 0.3 s apart, readings 1 s apart each
+    jitter = run([tick(0, 0, 3600.0), tick(1, 1.7, 3600.0), tick(2, 2.0, 0.0)])
+    assert jitter.balanced.import_wh == pytest.approx(2.0)
+    # whether a poll was missed is judged on the daemon's clock: 30 s without a poll is a gap
+    gap = run([tick(0, 0, 3600.0), tick(2, 30, 3600.0)])
+    assert gap.balanced == ImportExport()
+    assert gap.skipped_s == 2.0
+    # persisted and read back with the poll time and the battery's energy
+    assert GridIntegrator.from_json(json.loads(json.dumps(fast.to_json()))) == fast

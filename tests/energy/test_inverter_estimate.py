@@ -96,13 +96,21 @@ def test_the_estimate_matches_an_exactly_integrable_sun_curve(
 def test_a_poll_slower_than_the_reports_still_estimates_the_day() -> None:
     every_report = reports(regular(300), mean_over_interval=False)
     polled = every_report[2::3]  # polling every 15 min sees one report in three
-    got = estimate(polled).today_wh(SERIAL, SUNSET, PARIS)
+    yesterday = InverterReport(SERIAL, local(2024, 6, 14, 21, 50), 3.0)  # the daemon ran overnight
+    got = estimate([yesterday, *polled]).today_wh(SERIAL, SUNSET, PARIS)
     assert got == pytest.approx(EXACT_DAY_WH, rel=0.003)
+
+
+def test_a_mid_day_start_leaves_today_unknown_not_zero() -> None:
+    seen = reports(regular(300), mean_over_interval=False)
+    started_at_noon = estimate([r for r in seen if r.reported_at >= local(2024, 6, 15, 12)])
+    assert started_at_noon.today_wh(SERIAL, SUNSET, PARIS) is None
+    assert started_at_noon.today_wh(SERIAL, local(2024, 6, 16, 0, 1), PARIS) == 0.0  # the next day: 0 so far
 
 
 def test_an_inverter_silent_after_dusk_adds_nothing_and_resets_at_midnight() -> None:
     seen = reports(regular(300), mean_over_interval=False)
-    estimates = estimate(seen)
+    estimates = estimate([InverterReport(SERIAL, local(2024, 6, 14, 21, 50), 3.0), *seen])
     at_last_report = estimates.today_wh(SERIAL, seen[-1].reported_at, PARIS)
     assert at_last_report is not None
     assert estimates.today_wh(SERIAL, local(2024, 6, 15, 23, 59), PARIS) == at_last_report

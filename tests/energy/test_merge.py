@@ -428,3 +428,98 @@ def test_snapshot_json_has_the_contract_keys() -> None:
     assert data["net_consumption"]["lifetime_wh"] == 6000.0
     assert data["meters"][1]["energy_received_wh"] == 2000.0
     assert [(p["import_w"], p["export_w"]) for p in data["grid"]["phases"]] == [(0.0, 300.0)]
+
+
+def _phased_inventory(*phases: str | None) -> EnsembleInventory:
+    devices = [
+        {"serial_num": str(i), "percentFull": 50, "encharge_capacity": 3500, "temperature": 20 + i}
+        | ({"phase": phase} if phase else {})
+        for i, phase in enumerate(phases)
+    ]
+    return EnsembleInventory.from_json(doc([{"type": "ENCHARGE", "devices": devices}]))
+
+
+# three phases: production 1000 W on L1; net -1500 / 300 / 600 W; an IQ Battery discharging 1200 W
+THREE_PHASE_BATTERY_CTS = (
+    (1, "production", 3, [measure(1000.0, 10.0, 0.0), measure(0.0, 0.0, 0.0), measure(0.0, 0.0, 0.0)]),
+    (
+        2,
+        "net-consumption",
+        3,
+        [measure(-1500.0, 10.0, 40.0), measure(300.0, 20.0, 0.0), measure(600.0, 30.0, 0.0)],
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("battery", "phases_w", "house_phases_w"),
+    [
+        # the inventory's phase of every unit: per phase
+        (_phased_inventory("ph-a", "ph-a"), (1200.0, 0.0, 0.0), (700.0, 300.0, 600.0)),
+        (_phased_inventory("ph-a", "ph-c"), (600.0, 0.0, 600.0), (100.0, 300.0, 1200.0)),
+        # a unit without a phase (or an unknown name): total only, per phase unknown, never a guess
+        (_phased_inventory("ph-a", None), (None, None, None), (None, None, None)),
+        (_phased_inventory("ph-a", "ph-z"), (None, None, None), (None, None, None)),
+    ],
+)
+def test_house_per_phase_only_where_the_battery_phase_is_known(
+    battery: EnsembleInventory, phases_w: tuple[float | None, ...], house_phases_w: tuple[float | None, ...]
+) -> None:
+    readings = ct_readings(
+        *THREE_PHASE_BATTERY_CTS, ensemble_inventory=battery, ensemble_power=ensemble_power(600000, 600000)
+    )
+    snap = merge_snapshot(readings, time=NOW)
+    assert snap.storage is not None
+    assert snap.storage.phases_w == phases_w
+    assert snap.storage.energy_estimated
+    assert (snap.storage.charge_w, snap.storage.discharge_w) == (0.0, 1200.0)
+    assert [u.temperature_c for u in snap.storage.units] == [20.0, 21.0]
+    # house = production + net + storage; the gateway's own figure leaves the battery out
+    assert snap.consumption.power_w == 1000.0 - 600.0 + 1200.0
+    assert snap.consumption.phases_w == house_phases_w
+    assert snap.gateway_consumption.power_w == 400.0
+    assert snap.gateway_consumption.phases_w == (-500.0, 300.0, 600.0)
+    assert snap.consumption.lifetime_wh is None  # the battery's energy is only integrated: no lifetime
+
+
+def test_storage_ct_gives_the_house_per_phase_and_exact_energy() -> None:
+    readings = ct_readings(
+        *THREE_PHASE_BATTERY_CTS,
+        (3, "storage", 3, [measure(-800.0, 500.0, 900.0), measure(0.0, 0.0, 0.0), measure(0.0, 0.0, 0.0)]),
+        ensemble_inventory=_phased_inventory("ph-b"),  # the CT's channels win over the inventory
+        ensemble_power=ensemble_power(-790000),
+    )
+    snap = merge_snapshot(readings, time=NOW)
+    assert snap.storage is not None
+    assert snap.storage.power_w == -800.0
+    assert snap.storage.phases_w == (-800.0, 0.0, 0.0)
+    assert (snap.storage.discharged_lifetime_wh, snap.storage.charged_lifetime_wh) == (500.0, 900.0)
+    assert not snap.storage.energy_estimated
+    # L1: 1000 - 1500 - 800 < 0: CTs read a moment apart; a house load below 0 is never shown
+    assert snap.consumption.phases_w == (0.0, 300.0, 600.0)
+    assert snap.consumption.power_w == 0.0
+    # lifetime: production 10 + net (60 - 40) + battery (500 - 900)
+    assert snap.consumption.lifetime_wh == 10.0 + 20.0 - 400.0
+
+
+def test_acb_on_three_phases_gives_the_house_in_total_only() -> None:
+    report = ProductionReport.from_json(
+        doc(
+            {
+                "production": [],
+                "storage": [
+                    {
+                        "type": "acb",
+                        "activeCount": 3,
+                        "wNow": 500,
+                        "whNow": 900,
+                        "percentFull": 25,
+                        "state": "x",
+                    }
+                ],
+            }
+        )
+    )
+    snap = merge_snapshot(ct_readings(*THREE_PHASE_BATTERY_CTS, production_report=report), time=NOW)
+    assert snap.consumption.power_w == 1000.0 - 600.0 + 500.0
+    assert snap.consumption.phases_w == (None, None, None)

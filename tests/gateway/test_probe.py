@@ -145,9 +145,11 @@ async def test_probe_finds_what_the_gateway_has() -> None:
     assert not capabilities.has_ct("storage")
     assert (capabilities.phase_mode, capabilities.phase_count) == ("split", 2)
     assert (capabilities.iq_battery_count, capabilities.acb_count, capabilities.inverter_count) == (1, 0, 2)
-    assert all(e.available for e in capabilities.endpoints)
+    assert all(e.available for e in capabilities.endpoints if e.path != "/ivp/pdm/device_data")
     assert capabilities.answers("/ivp/meters/readings")
-    assert "/ivp/pdm/device_data" not in paths  # only asked when /api/v1/production/inverters fails
+    assert "/ivp/pdm/device_data" in paths  # asked first: this gateway has none
+    assert not capabilities.answers("/ivp/pdm/device_data")
+    assert capabilities.answers("/api/v1/production/inverters")
     snap = merge_snapshot(capabilities.readings, time=datetime.now(UTC))
     assert snap.production.phases_w == (300.0, 300.0)
     assert snap.net_consumption.phases_w == (-100.0, 50.0)
@@ -172,8 +174,8 @@ async def test_probe_lists_missing_and_malformed_endpoints_without_failing() -> 
     assert snap.net_consumption.power_w is None
 
 
-async def test_probe_falls_back_to_device_data_for_inverters() -> None:
-    documents = {k: v for k, v in DOCUMENTS.items() if k != "/api/v1/production/inverters"}
+async def test_probe_prefers_device_data_for_inverters() -> None:
+    documents = dict(DOCUMENTS)
     documents["/ivp/pdm/device_data"] = {
         "deviceCount": 1,
         "553648384": {

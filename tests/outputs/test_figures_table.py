@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from enphase_secure.energy.snapshot import (
+    EnergyFlow,
+    GatewayConsumption,
+    GatewayIdentity,
+    Grid,
+    InverterState,
+    PhaseBalance,
+    Snapshot,
+    Storage,
+)
+from enphase_secure.outputs.bus import Health, Update
 from enphase_secure.outputs.figures import (
     INVERTER_FIGURES,
     KINDS,
@@ -34,7 +46,7 @@ def document(phase_count: int, meters: list[str], storage: bool) -> dict[str, An
         "storage": {"power_w": -800.0, "soc_pct": 55.0} if storage else None,
         "production": {"power_w": 3000.0, "phases_w": [1000.0, 1100.0, 900.0][:phase_count]},
         "grid": {"import_w": 10.0, "phases": [{"import_w": 5.0}, {"import_w": 0.0}, {"import_w": 5.0}]},
-        "control": {"stages": [{"state": {"on": True}}, {"state": {"on": False}}]},
+        "control": {"stages": [{"state": {"confirmed_on": True}}, {"state": {"confirmed_on": False}}]},
     }
 
 
@@ -102,4 +114,44 @@ def test_kinds_are_consistent() -> None:
         if traits.ha_device_class == "energy":
             assert traits.unit == "Wh"
     assert {f.device for f in SITE_FIGURES} == set(Device)
-    assert {f.jeedom_id for f in INVERTER_FIGURES} == {"Watt", "maxWatt", "calWH"}
+    assert {f.jeedom_id for f in INVERTER_FIGURES} >= {"Watt", "maxWatt", "calWH"}
+
+
+def _has_path(data: Any, path: str) -> bool:
+    node = data
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit():
+            if int(part) >= len(node):
+                return False
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def test_every_path_exists_in_the_snapshot_contract() -> None:
+    """A typo in a path would publish 'unknown' for ever: every path must name a real snapshot field."""
+    three = (1.0, 2.0, 3.0)
+    flow = EnergyFlow(power_w=1.0, phases_w=three, phases_today_wh=three, phases_lifetime_wh=three)
+    snapshot = Snapshot(
+        time=datetime(2026, 6, 21, tzinfo=UTC),
+        gateway=GatewayIdentity("1", "8.3", None),
+        phase_mode="three",
+        phase_count=3,
+        production=flow,
+        consumption=flow,
+        net_consumption=flow,
+        grid=Grid(phases=tuple(PhaseBalance(1.0, 0.0) for _ in three)),
+        storage=Storage(power_w=1.0, soc_pct=50.0, available_wh=1.0, capacity_wh=2.0),
+        inverters=(InverterState("i1", 1.0, 2.0, None, 3.0),),
+        gateway_consumption=GatewayConsumption(power_w=1.0, phases_w=three),
+    )
+    data = Update(snapshot, Health(gateway_online=True)).document
+    data["control"] = {"stages": [{"state": {"confirmed_on": True}}]}
+    shape = SiteShape(phase_count=3, consumption_ct=True, storage=True)
+    missing = [p.path for p in site_points(shape) + stage_points(data) if not _has_path(data, p.path)]
+    assert missing == []
+    inverter = data["inverters"][0]
+    assert [f.path for f in INVERTER_FIGURES if f.path not in inverter] == []

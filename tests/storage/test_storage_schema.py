@@ -45,7 +45,7 @@ async def test_a_version_1_database_is_migrated_with_its_data(history_url: str) 
 
     backend = await open_backend(history_url)
     try:
-        assert await schema_version(backend) == HEAD_VERSION == 2
+        assert await schema_version(backend) == HEAD_VERSION == 3
     finally:
         await backend.close()
 

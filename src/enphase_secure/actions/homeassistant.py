@@ -63,7 +63,9 @@ class HomeAssistantAction:
     async def run_once(self, values: Mapping[str, str]) -> None:
         data = {k: render(v, values) if isinstance(v, Template) else v for k, v in self.data.items()}
         headers = {"Authorization": f"Bearer {self.token}"}
-        status, _ = await send("POST", self.service_url, tls=self.tls, headers=headers, json=data)
+        status, _ = await send(
+            "POST", self.service_url, tls=self.tls, headers=headers, json=data, follow_redirects=False
+        )
         if status in (401, 403):
             raise ActionError(f"POST {self.target}: Home Assistant refused the token (HTTP {status})")
         expect_success("POST", self.service_url, status)

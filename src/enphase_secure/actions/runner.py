@@ -3,7 +3,8 @@
 Each stage has at most one command in flight, in its own task; a command arriving meanwhile waits,
 and only the latest waiting one runs (latest intent wins). A slow or failing action never delays
 the loop or another stage. Every action gives an ``ActionOutcome``: logged, kept as the stage's
-last outcome, and passed to ``on_outcome`` (history, API).
+last outcome, and passed to ``on_outcome`` (history, API); once every action of a command has run,
+``on_done`` gets the command and its outcomes (the controller's delivery of its intent).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ class ActionRunner:
         actions: Mapping[str, StageActions],
         *,
         on_outcome: Callable[[ActionOutcome], None] | None = None,
+        on_done: Callable[[Command, tuple[ActionOutcome, ...]], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._actions = dict(actions)
         self._on_outcome = on_outcome
+        self._on_done = on_done
         self._clock = clock
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiting: dict[str, tuple[Command, Snapshot | None]] = {}
@@ -79,6 +82,8 @@ class ActionRunner:
             while next_command is not None:
                 outcomes = await self._run_command(*next_command)
                 self._last[next_command[0].stage] = outcomes
+                if self._on_done is not None:
+                    self._on_done(next_command[0], outcomes)
                 next_command = self._waiting.pop(command.stage, None)
         finally:
             self._running.pop(command.stage, None)

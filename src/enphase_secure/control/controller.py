@@ -1,6 +1,8 @@
 """The self-consumption controller: ``step(settings, state, reading, now) -> (state, commands)``.
 
-Pure: no I/O, no clock of its own. The daemon calls it on every snapshot (or every tick with None
+Pure: no I/O, no clock of its own: ``now`` is an ``Instant``, both clocks read once. Delays, minimum
+times and the fail-safe run on its monotonic time (a wall-clock step moves none of them); time
+windows read its wall time in the site's zone. The daemon calls it on every snapshot (or every tick with None
 when there is no fresh snapshot), persists the returned state and hands the commands to the
 action runner. Commands are values; the state already reflects them.
 
@@ -13,6 +15,7 @@ and every lower-priority stage were off, the higher-priority ones running as the
     available_i = S + Σ_{j ranked i or after, on} load_j
                     − Σ_{j ranked before i, on, not settled} load_j    (only while i is off)
 
+(a stage "on" here is one whose load runs: intended on and its switching not failed, ``running``)
 over the stages j on the same meter (a phase stage counts the stages on its phase; a total stage
 counts them all). A stage is "settled" ``settle_s`` after it switched (never in the step that
 switches it): until then the meter may not show its draw yet, so a stage about to start assumes
@@ -49,11 +52,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from enphase_secure.control.settings import ControlSettings, StageSettings
-from enphase_secure.control.state import ControllerState, StageState
+from enphase_secure.control.state import ControllerState, Instant, StageState
 from enphase_secure.control.surplus import battery_soc_pct, measured_surplus_w
 from enphase_secure.energy.snapshot import Snapshot
 
@@ -62,19 +64,21 @@ Switch = Literal["on", "off"]
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """Switch ``stage`` on or off; ``dry_run`` commands are logged and published, never run."""
+    """Switch ``stage`` on or off; ``dry_run`` commands are logged and published, never run.
+
+    ``intent`` is the stage's intent number this command delivers (``StageState.intent``).
+    """
 
     stage: str
     action: Switch
     reason: str
     dry_run: bool = False
+    intent: int = 0
 
 
 def step(
-    settings: ControlSettings, state: ControllerState, reading: Snapshot | None, now: datetime
+    settings: ControlSettings, state: ControllerState, reading: Snapshot | None, now: Instant
 ) -> tuple[ControllerState, tuple[Command, ...]]:
-    if now.tzinfo is None:
-        raise ValueError("step(): now must be a timezone-aware datetime")
     previous = {stage.name: state.stage(stage.name) for stage in settings.stages}
     decided: dict[str, StageState] = {}
     commands: list[Command] = []
@@ -85,8 +89,23 @@ def step(
         )
         decided[stage.name] = new
         if switch is not None:
-            commands.append(Command(stage.name, switch, new.reason, settings.dry_run))
+            commands.append(Command(stage.name, switch, new.reason, settings.dry_run, new.intent))
     return ControllerState(stages=tuple(decided.values())), tuple(commands)
+
+
+def shutdown(
+    settings: ControlSettings, state: ControllerState, now: Instant
+) -> tuple[ControllerState, tuple[Command, ...]]:
+    """The daemon stops: every stage with ``on_shutdown = "off"`` that may be on is switched off."""
+    commands = []
+    for stage in settings.stages:
+        prev = state.stage(stage.name)
+        if stage.on_shutdown != "off" or (not prev.on and prev.confirmed_on is False):
+            continue
+        new = _switch(prev, on=False, now=now, reason='daemon stopping (on_shutdown = "off")')
+        state = state.replaced(new)
+        commands.append(Command(stage.name, "off", new.reason, settings.dry_run, new.intent))
+    return state, tuple(commands)
 
 
 def _available_w(
@@ -96,7 +115,7 @@ def _available_w(
     reading: Snapshot | None,
     previous: dict[str, StageState],
     decided: dict[str, StageState],
-    now: datetime,
+    now: Instant,
 ) -> float | None:
     stage = settings.stages[rank]
     measured = measured_surplus_w(reading, stage.phase, include_battery=stage.surplus_includes_battery)
@@ -105,22 +124,22 @@ def _available_w(
     same_meter = [
         (i, other) for i, other in enumerate(settings.stages) if stage.phase in ("total", other.phase)
     ]
-    own_and_lower = sum(other.load_w for i, other in same_meter if i >= rank and previous[other.name].on)
+    own_and_lower = sum(other.load_w for i, other in same_meter if i >= rank and previous[other.name].running)
     higher_not_on_meter_yet = sum(
         other.load_w
         for i, other in same_meter
-        if i < rank and decided[other.name].on and not _settled(decided[other.name], settings, now)
+        if i < rank and decided[other.name].running and not _settled(decided[other.name], settings, now)
     )
     if previous[stage.name].on:
         return measured + own_and_lower
     return measured + own_and_lower - higher_not_on_meter_yet
 
 
-def _settled(state: StageState, settings: ControlSettings, now: datetime) -> bool:
+def _settled(state: StageState, settings: ControlSettings, now: Instant) -> bool:
     """Switched long enough ago for the meter to show it (never in the step that switches it)."""
-    if state.switched_at is None:
+    if state.switched_at_s is None:
         return True
-    return state.switched_at != now and _seconds(state.switched_at, now) >= settings.settle_s
+    return state.switched_at_s != now.mono_s and _seconds(state.switched_at_s, now) >= settings.settle_s
 
 
 def _decide(
@@ -130,7 +149,7 @@ def _decide(
     *,
     available: float | None,
     reading: Snapshot | None,
-    now: datetime,
+    now: Instant,
 ) -> tuple[StageState, Switch | None]:
     if not (settings.enabled and stage.enabled):
         if prev.disabled:
@@ -145,7 +164,7 @@ def _decide(
         return _switch(prev, on=target, now=now, reason=f"manual override: {prev.mode}"), prev.mode
     if available is None:
         return _without_data(settings, stage, prev, now)
-    prev = dataclasses.replace(prev, unknown_since=None, failsafe=False)
+    prev = dataclasses.replace(prev, unknown_since_s=None, failsafe=False)
     blocked = _blocked_by(settings, stage, reading, now)
     if prev.on:
         if blocked is not None:
@@ -164,15 +183,16 @@ def _decide(
 
 
 def _run_timer(
-    prev: StageState, stage: StageSettings, kind: Literal["start", "stop"], *, why: str, now: datetime
+    prev: StageState, stage: StageSettings, kind: Literal["start", "stop"], *, why: str, now: Instant
 ) -> tuple[StageState, Switch | None]:
     """The switching condition holds now: start or continue its timer, switch when both times are up."""
     delay_s, min_held_s = (
         (stage.start_delay_s, stage.min_off_s) if kind == "start" else (stage.stop_delay_s, stage.min_on_s)
     )
-    since = (prev.start_timer_since if kind == "start" else prev.stop_timer_since) or now
+    since = prev.start_timer_since_s if kind == "start" else prev.stop_timer_since_s
+    since = now.mono_s if since is None else since
     held_for = _seconds(since, now)
-    in_state_for = float("inf") if prev.switched_at is None else _seconds(prev.switched_at, now)
+    in_state_for = float("inf") if prev.switched_at_s is None else _seconds(prev.switched_at_s, now)
     if held_for >= delay_s and in_state_for >= min_held_s:
         switch_on = kind == "start"
         return _switch(prev, on=switch_on, now=now, reason=f"{why} for {held_for:.0f} s"), (
@@ -184,17 +204,19 @@ def _run_timer(
         minimum = "min_off_s" if kind == "start" else "min_on_s"
         waiting = f"{kind} in {min_held_s - in_state_for:.0f} s ({minimum}): {why}"
     if kind == "start":
-        return dataclasses.replace(prev, reason=waiting, start_timer_since=since, stop_timer_since=None), None
-    return dataclasses.replace(prev, reason=waiting, start_timer_since=None, stop_timer_since=since), None
+        return dataclasses.replace(
+            prev, reason=waiting, start_timer_since_s=since, stop_timer_since_s=None
+        ), None
+    return dataclasses.replace(prev, reason=waiting, start_timer_since_s=None, stop_timer_since_s=since), None
 
 
 def _without_data(
-    settings: ControlSettings, stage: StageSettings, prev: StageState, now: datetime
+    settings: ControlSettings, stage: StageSettings, prev: StageState, now: Instant
 ) -> tuple[StageState, Switch | None]:
-    unknown_since = prev.unknown_since or now
+    unknown_since = now.mono_s if prev.unknown_since_s is None else prev.unknown_since_s
     missing_for = _seconds(unknown_since, now)
     prev = dataclasses.replace(
-        prev, unknown_since=unknown_since, start_timer_since=None, stop_timer_since=None
+        prev, unknown_since_s=unknown_since, start_timer_since_s=None, stop_timer_since_s=None
     )
     if missing_for < settings.failsafe_after_s:
         return dataclasses.replace(prev, reason=f"no fresh data for {missing_for:.0f} s: holding"), None
@@ -209,7 +231,7 @@ def _without_data(
 
 
 def _blocked_by(
-    settings: ControlSettings, stage: StageSettings, reading: Snapshot | None, now: datetime
+    settings: ControlSettings, stage: StageSettings, reading: Snapshot | None, now: Instant
 ) -> str | None:
     """Why the stage may not run now (battery, time window), or None."""
     if stage.min_soc_pct is not None:
@@ -219,7 +241,7 @@ def _blocked_by(
         if soc < stage.min_soc_pct:
             return f"battery SoC {soc:.0f} % < min_soc_pct {stage.min_soc_pct:g} %"
     if stage.windows:
-        local = now.astimezone(settings.timezone) if settings.timezone else now
+        local = now.wall.astimezone(settings.timezone) if settings.timezone else now.wall
         if not any(window.contains(local.time()) for window in stage.windows):
             allowed = ", ".join(str(w) for w in stage.windows)
             return f"{local:%H:%M} is outside the time windows {allowed}"
@@ -227,23 +249,29 @@ def _blocked_by(
 
 
 def _switch(
-    prev: StageState, *, on: bool, now: datetime, reason: str, disabled: bool = False, failsafe: bool = False
+    prev: StageState, *, on: bool, now: Instant, reason: str, disabled: bool = False, failsafe: bool = False
 ) -> StageState:
+    """A new intent: pending until its actions confirm it (``control.delivery``)."""
     return dataclasses.replace(
         prev,
         on=on,
-        switched_at=now if on != prev.on else prev.switched_at,
-        start_timer_since=None,
-        stop_timer_since=None,
+        switched_at_s=now.mono_s if on != prev.on else prev.switched_at_s,
+        start_timer_since_s=None,
+        stop_timer_since_s=None,
         disabled=disabled,
         failsafe=failsafe,
         reason=reason,
+        delivery="pending",
+        intent=prev.intent + 1,
+        attempts=0,
+        retry_at_s=None,
+        last_error=None,
     )
 
 
 def _hold(prev: StageState, reason: str) -> StageState:
-    return dataclasses.replace(prev, start_timer_since=None, stop_timer_since=None, reason=reason)
+    return dataclasses.replace(prev, start_timer_since_s=None, stop_timer_since_s=None, reason=reason)
 
 
-def _seconds(since: datetime, now: datetime) -> float:
-    return (now - since).total_seconds()
+def _seconds(since_s: float, now: Instant) -> float:
+    return now.mono_s - since_s

@@ -17,6 +17,7 @@ from enphase_secure.errors import ConfigError
 
 Phase = Literal[1, 2, 3, "total"]
 SafeState = Literal["off", "on"]
+OnShutdown = Literal["leave", "off"]
 ACTION_KEYS = ("on", "off")
 
 
@@ -63,6 +64,7 @@ class StageSettings:
     windows: tuple[TimeWindow, ...] = ()
     surplus_includes_battery: bool = False
     safe_state: SafeState = "off"
+    on_shutdown: OnShutdown = "leave"  # on SIGTERM: leave the load as it is, or switch it off
     enabled: bool = True
 
     @classmethod
@@ -96,6 +98,7 @@ class StageSettings:
             ),
             surplus_includes_battery=f.boolean("surplus_includes_battery", surplus_includes_battery),
             safe_state=cast(SafeState, f.choice("safe_state", ("off", "on"), "off")),
+            on_shutdown=cast(OnShutdown, f.choice("on_shutdown", ("leave", "off"), "leave")),
             enabled=f.boolean("enabled", True),
         )
         f.done(also_allowed=ACTION_KEYS)

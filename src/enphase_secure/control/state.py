@@ -1,44 +1,92 @@
-"""The controller's persisted state: per stage on/off, since when, running timers, manual mode.
+"""The controller's persisted state: per stage the intended and the confirmed switch, timers, mode.
 
-Times are wall-clock, tz-aware datetimes, stored as ISO 8601 in JSON, so that a daemon restart in
-the middle of a delay resumes the same timer and neither re-fires nor forgets a switching.
+Timers run on a monotonic clock (``Instant.mono_s``): a wall-clock step neither holds a stop nor
+the fail-safe. JSON holds them as wall-clock ISO 8601 times (``Instant.wall_of``), which a restart
+turns back into monotonic ones (``Instant.mono_of``: age at save + time down), so a restart in the
+middle of a delay resumes the same timer and neither re-fires nor forgets a switching.
+
+Intent and confirmation: ``on`` is what the controller decided; each switching is a new ``intent``
+(a sequence number), ``pending`` until every action of it succeeded (``confirmed``), ``failed`` and
+retried with capped backoff (``control.delivery``) until then or until a newer intent supersedes it.
+
+Versions: 1 (on/off and timers only) migrates to 2 on reading, each stage's switch taken as
+confirmed, as version 1 believed it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from enphase_secure.errors import StorageError
 
 Mode = Literal["auto", "on", "off"]
 MODES: tuple[Mode, ...] = ("auto", "on", "off")
-STATE_VERSION = 1
+Delivery = Literal["confirmed", "pending", "failed"]
+DELIVERIES: tuple[Delivery, ...] = ("confirmed", "pending", "failed")
+STATE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+TIMERS = ("switched_at", "start_timer_since", "stop_timer_since", "unknown_since")
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """One reading of both clocks: ``wall`` (tz-aware, for windows and display), ``mono_s`` (timers)."""
+
+    wall: datetime
+    mono_s: float
+
+    def __post_init__(self) -> None:
+        if self.wall.tzinfo is None:
+            raise ValueError("Instant: wall must be a timezone-aware datetime")
+
+    def wall_of(self, mono_s: float | None) -> datetime | None:
+        return None if mono_s is None else self.wall - timedelta(seconds=self.mono_s - mono_s)
+
+    def mono_of(self, wall: datetime | None) -> float | None:
+        """A saved wall time on this clock: never in the future (a clock set back ages nothing)."""
+        if wall is None:
+            return None
+        return self.mono_s - max((self.wall - wall).total_seconds(), 0.0)
 
 
 @dataclass(frozen=True, slots=True)
 class StageState:
     name: str
-    on: bool = False
-    switched_at: datetime | None = None
-    start_timer_since: datetime | None = None
-    stop_timer_since: datetime | None = None
-    unknown_since: datetime | None = None
+    on: bool = False  # the intended switch
+    switched_at_s: float | None = None
+    start_timer_since_s: float | None = None
+    stop_timer_since_s: float | None = None
+    unknown_since_s: float | None = None
     mode: Mode = "auto"
     disabled: bool = False
     failsafe: bool = False
     reason: str = "initial state: off"
+    confirmed_on: bool | None = None  # the last switch every action confirmed; None: none yet
+    delivery: Delivery = "confirmed"
+    intent: int = 0
+    attempts: int = 0  # deliveries of this intent that failed
+    retry_at_s: float | None = None
+    last_error: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def running(self) -> bool:
+        """Its load counts as drawing: intended on, and the switching did not fail."""
+        return self.on and self.delivery != "failed"
+
+    def to_json(self, now: Instant) -> dict[str, Any]:
         return {
             "name": self.name,
             "on": self.on,
-            "switched_at": _iso(self.switched_at),
-            "start_timer_since": _iso(self.start_timer_since),
-            "stop_timer_since": _iso(self.stop_timer_since),
-            "unknown_since": _iso(self.unknown_since),
+            "confirmed_on": self.confirmed_on,
+            "delivery": self.delivery,
+            "intent": self.intent,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "next_retry_at": _iso(now.wall_of(self.retry_at_s)),
+            **{key: _iso(now.wall_of(getattr(self, f"{key}_s"))) for key in TIMERS},
             "mode": self.mode,
             "disabled": self.disabled,
             "failsafe": self.failsafe,
@@ -46,27 +94,43 @@ class StageState:
         }
 
     @classmethod
-    def from_json(cls, data: object) -> StageState:
+    def from_json(cls, data: object, now: Instant, *, version: int = STATE_VERSION) -> StageState:
+        """A saved stage (``control.delivery.resume`` makes its unconfirmed intent due again)."""
         if not isinstance(data, dict):
             raise StorageError(f"controller state: stage entry is not an object: {data!r}")
         name = data.get("name")
         where = f"controller state, stage {name!r}"
         if not isinstance(name, str):
             raise StorageError(f"{where}: field 'name' missing or not a string")
-        mode = data.get("mode", "auto")
-        if mode not in MODES:
-            raise StorageError(f"{where}: field 'mode' is {mode!r}, not one of {MODES}")
-        return cls(
+        on = _bool(data, "on", where)
+        switched_at_s, start_s, stop_s, unknown_s = (now.mono_of(_time(data, key, where)) for key in TIMERS)
+        common = cls(
             name=name,
-            on=_bool(data, "on", where),
-            switched_at=_time(data, "switched_at", where),
-            start_timer_since=_time(data, "start_timer_since", where),
-            stop_timer_since=_time(data, "stop_timer_since", where),
-            unknown_since=_time(data, "unknown_since", where),
-            mode=cast(Mode, mode),
+            on=on,
+            switched_at_s=switched_at_s,
+            start_timer_since_s=start_s,
+            stop_timer_since_s=stop_s,
+            unknown_since_s=unknown_s,
+            mode=_choice(data, "mode", MODES, "auto", where),
             disabled=_bool(data, "disabled", where),
             failsafe=_bool(data, "failsafe", where),
             reason=str(data.get("reason", "")),
+            confirmed_on=on,
+        )
+        if version == 1:
+            return common
+        delivery = _choice(data, "delivery", DELIVERIES, "confirmed", where)
+        confirmed_on = data.get("confirmed_on")
+        if confirmed_on is not None and not isinstance(confirmed_on, bool):
+            raise StorageError(f"{where}: field 'confirmed_on' is not a boolean or null")
+        error = data.get("last_error")
+        return dataclasses.replace(
+            common,
+            confirmed_on=confirmed_on,
+            delivery=delivery,
+            intent=_count(data, "intent", where),
+            attempts=_count(data, "attempts", where),
+            last_error=error if isinstance(error, str) else None,
         )
 
 
@@ -81,26 +145,33 @@ class ControllerState:
                 return stage
         return StageState(name=name)
 
+    def replaced(self, updated: StageState) -> ControllerState:
+        """This state with ``updated`` in place of the stage of the same name (kept in order)."""
+        if all(s.name != updated.name for s in self.stages):
+            return ControllerState(stages=(*self.stages, updated))
+        return ControllerState(stages=tuple(updated if s.name == updated.name else s for s in self.stages))
+
     def with_mode(self, name: str, mode: Mode) -> ControllerState:
         """Manual override (``POST /api/control/{stage}``); the next ``step`` acts on it."""
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not one of {MODES}")
         current = self.stage(name)
-        updated = dataclasses.replace(current, mode=mode, start_timer_since=None, stop_timer_since=None)
-        others = tuple(s for s in self.stages if s.name != name)
-        return ControllerState(stages=(*others, updated))
+        return self.replaced(
+            dataclasses.replace(current, mode=mode, start_timer_since_s=None, stop_timer_since_s=None)
+        )
 
-    def to_json(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION, "stages": [s.to_json() for s in self.stages]}
+    def to_json(self, now: Instant) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "stages": [s.to_json(now) for s in self.stages]}
 
     @classmethod
-    def from_json(cls, data: object) -> ControllerState:
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise StorageError(f"controller state: not a version {STATE_VERSION} state document")
+    def from_json(cls, data: object, now: Instant) -> ControllerState:
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or version not in READABLE_VERSIONS:
+            raise StorageError(f"controller state: not a version {READABLE_VERSIONS} state document")
         stages = data.get("stages")
         if not isinstance(stages, list):
             raise StorageError("controller state: field 'stages' is not a list")
-        return cls(stages=tuple(StageState.from_json(s) for s in stages))
+        return cls(stages=tuple(StageState.from_json(s, now, version=cast(int, version)) for s in stages))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -111,6 +182,20 @@ def _bool(data: dict[str, Any], key: str, where: str) -> bool:
     value = data.get(key, False)
     if not isinstance(value, bool):
         raise StorageError(f"{where}: field {key!r} is not a boolean")
+    return value
+
+
+def _count(data: dict[str, Any], key: str, where: str) -> int:
+    value = data.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise StorageError(f"{where}: field {key!r} is not a count")
+    return value
+
+
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], default: str, where: str) -> Any:
+    value = data.get(key, default)
+    if value not in choices:
+        raise StorageError(f"{where}: field {key!r} is {value!r}, not one of {choices}")
     return value
 
 

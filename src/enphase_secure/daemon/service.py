@@ -24,6 +24,7 @@ from aiohttp import web
 
 from ..config import Config, control_plan
 from ..control.state import ControllerState
+from ..energy.day_close import closing_snapshot
 from ..energy.merge import GatewayReadings, merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
@@ -38,6 +39,7 @@ from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
 from ..storage import History, HistorySettings, Series, open_history
 from ..web.api import create_app
+from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
 from .poller import Poller, backoff_s
 from .stale import stale_snapshot
@@ -59,15 +61,30 @@ class _Reprobe(Exception):
 
 
 class Daemon:
-    """One gateway's service. ``run()`` until cancelled; ``apply_config`` for hot reload."""
+    """One gateway's service. ``run()`` until cancelled; ``apply_config`` for hot reload.
 
-    def __init__(self, config: Config, *, clock: Clock = utc_now, dry_run: bool = False) -> None:
+    ``monotonic`` drives the controller's timers; by default ``time.monotonic``, or, with an injected
+    ``clock`` (a simulation), that clock's own timeline.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = utc_now,
+        dry_run: bool = False,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config
         self._clock = clock
+        if monotonic is None:
+            monotonic = time.monotonic if clock is utc_now else lambda: clock().timestamp()
+        self._monotonic = monotonic
         self._dry_run = dry_run
         self._control: ControlLoop | None = None
         self._control_task: asyncio.Task[None] | None = None
         self._log = gateway_logger(config.gateway.host)
+        self._wall_check = WallClockCheck(self._log, self._monotonic)
         self._latest: Snapshot | None = None
         self._last_ok: datetime | None = None
         self._last_ok_monotonic: float | None = None
@@ -175,7 +192,7 @@ class Daemon:
             stack.push_async_callback(self._close_history)
             await self._restore_state()
             await self._start_control(ControllerState())
-            stack.push_async_callback(self._stop_control)
+            stack.push_async_callback(self._stop_control, shutting_down=True)
             await self._start_web()
             stack.push_async_callback(self._stop_web)
             await self._start_outputs()
@@ -233,10 +250,11 @@ class Daemon:
             latest=self.fresh_snapshot,
             interval_s=self.config.polling.interval_s,
             clock=self._clock,
+            monotonic=self._monotonic,
             logger=self._log,
         )
         if state.stages:
-            control.state = state
+            control.take_over(state)
         else:
             await control.restore()
         self._control = control
@@ -257,14 +275,16 @@ class Daemon:
             last_poll=self._last_ok,
         )
 
-    async def _stop_control(self) -> ControllerState:
-        """Stop the controller loop; its state, to carry over to the next one."""
+    async def _stop_control(self, *, shutting_down: bool = False) -> ControllerState:
+        """Stop the controller loop (the daemon stopping: stages to their on_shutdown); its state."""
         control, task = self._control, self._control_task
         self._control, self._control_task = None, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if shutting_down and control is not None:
+            await control.shutdown()
         return control.state if control is not None else ControllerState()
 
     async def _open_history(self) -> History:
@@ -428,11 +448,9 @@ class Daemon:
         )
 
     async def _read_inverters(self, gw: GatewaySession) -> None:
-        path = inverters.INVERTERS_PATH
+        detailed = self._capabilities is not None and self._capabilities.answers(inverters.DEVICE_DATA_PATH)
         reports = (
-            await inverters.read_inverters(gw)
-            if self._capabilities is None or self._capabilities.answers(path)
-            else await inverters.read_inverter_device_data(gw)
+            await inverters.read_inverter_device_data(gw) if detailed else await inverters.read_inverters(gw)
         )
         self._readings = replace(self._readings, inverters=reports)
 
@@ -497,14 +515,26 @@ class Daemon:
     # --- publishing -----------------------------------------------------------------------------
     async def _on_fast(self, _: None) -> None:
         now = self._clock()
+        if not self._wall_check.trusted(now):
+            return
         merged = merge_snapshot(self._readings, time=now, phases=self.config.site.phases)
+        site = self.config.site
+        max_gap_s = 5 * self.config.polling.interval_s
         snapshot, self._site = account(
-            self._site,
-            merged,
-            tz=self.config.site.zone,
-            metering=self.config.site.grid_metering,
-            max_gap_s=5 * self.config.polling.interval_s,
+            self._site, merged, tz=site.zone, metering=site.grid_metering, max_gap_s=max_gap_s
         )
+        if self._latest is not None and self._last_ok is not None:
+            closing = closing_snapshot(
+                self._latest,
+                self._site,
+                last_ok=self._last_ok,
+                now=now,
+                tz=site.zone,
+                metering=site.grid_metering,
+                max_gap_s=max_gap_s,
+            )
+            if closing is not None:  # an outage spanned midnight: yesterday's row gets its final split
+                await self._store(closing)
         self._last_ok = now
         self._last_ok_monotonic = time.monotonic()
         if self._gateway_error is not None:
@@ -532,15 +562,24 @@ class Daemon:
         await self._publish_stale(reason)
 
     async def _publish_stale(self, reason: str) -> None:
-        if self._latest is None or self._last_ok is None:
+        if self._latest is None or self._last_ok is None or not self._wall_check.trusted(self._clock()):
             return
         await self._publish(
-            stale_snapshot(self._latest, now=self._clock(), last_ok=self._last_ok, reason=reason)
+            stale_snapshot(
+                self._latest,
+                now=self._clock(),
+                last_ok=self._last_ok,
+                reason=reason,
+                tz=self.config.site.zone,
+            )
         )
 
     async def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
         self._bus.offer(Update(snapshot, self.health(), self.control_view()))
+        await self._store(snapshot)
+
+    async def _store(self, snapshot: Snapshot) -> None:
         if self._history is not None:
             try:
                 await self._history.append(snapshot)

@@ -2,54 +2,31 @@
 
 Instant figures (powers, per phase, grid balance, storage power and charge, meter readings) become
 null; energy figures already counted (today, 7 days, lifetime) stay as they were, since they are still
-true as of the last reading; the snapshot says it is stale, since when and why.
+true as of the last reading, until local midnight: from then on today is unknown (null) until the first
+reading of the new day. The snapshot says it is stale, since when and why.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from ..energy.snapshot import EnergyFlow, Grid, Snapshot, Staleness
+from ..energy.day_close import without_day_figures, without_instant_figures
+from ..energy.local_days import local_day
+from ..energy.snapshot import Snapshot, Staleness
 
 
-def _flow(flow: EnergyFlow) -> EnergyFlow:
-    return replace(flow, power_w=None, phases_w=tuple(None for _ in flow.phases_w))
-
-
-def _grid(grid: Grid) -> Grid:
+def stale_snapshot(
+    last: Snapshot, *, now: datetime, last_ok: datetime, reason: str, tz: ZoneInfo | None = None
+) -> Snapshot:
+    """``last`` with every instant figure null, marked stale since ``last_ok``; with the site's time
+    zone ``tz``, its day figures null too once a local midnight has passed since ``last_ok``."""
+    snapshot = without_instant_figures(last)
+    if tz is not None and local_day(now, tz) != local_day(last_ok, tz):
+        snapshot = without_day_figures(snapshot)
     return replace(
-        grid,
-        import_w=None,
-        export_w=None,
-        phases=tuple(replace(p, import_w=None, export_w=None) for p in grid.phases),
-    )
-
-
-def stale_snapshot(last: Snapshot, *, now: datetime, last_ok: datetime, reason: str) -> Snapshot:
-    """``last`` with every instant figure null, marked stale since ``last_ok``."""
-    return replace(
-        last,
+        snapshot,
         time=now,
-        production=_flow(last.production),
-        consumption=_flow(last.consumption),
-        net_consumption=_flow(last.net_consumption),
-        grid=_grid(last.grid),
-        storage=replace(last.storage, power_w=None, soc_pct=None, available_wh=None)
-        if last.storage
-        else None,
-        inverters=tuple(replace(i, power_w=None) for i in last.inverters),
-        meters=tuple(
-            replace(
-                m,
-                power_w=None,
-                phases_w=tuple(None for _ in m.phases_w),
-                voltage_v=None,
-                current_a=None,
-                power_factor=None,
-                frequency_hz=None,
-            )
-            for m in last.meters
-        ),
         staleness=Staleness(stale=True, age_s=round((now - last_ok).total_seconds(), 1), reason=reason),
     )

@@ -18,6 +18,14 @@ When both ends carry the gateway's lifetime net counter (import - export, summed
 which equals the integral of the net power), the net energy over the gap goes to import or export,
 whichever its sign says: a lower bound of both, since flows of both signs may have occurred. Otherwise
 the gap is skipped. Either way ``last_gap_at`` records it, so a day with such a gap is shown estimated.
+
+Time is the gateway's (DESIGN.md §3): ``at`` is the reading's own ``timestamp``, so a reading whose
+timestamp did not move adds nothing and the interval held is the gateway's, whatever the network or a
+sped-up simulator does. Whether two readings are consecutive (no poll missed in between) is judged on
+``polled_at``, the daemon's clock, against ``max_gap_s``.
+
+The battery's power (no storage CT to count its energy) is integrated the same way, into energy
+discharged and charged.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ class GridTick:
     """One reading of the grid: net power > 0 means importing."""
 
     at: datetime
+    """The gateway's time of the reading (its ``timestamp``), else the daemon's."""
     net_w: float
     """Top-level net power: the sum of the wired phases (total consumption - production on total-CT sites)."""
     phases_w: tuple[float, ...] = ()
@@ -45,6 +54,14 @@ class GridTick:
     net_lifetime_wh: float | None = None
     """Gateway lifetime import - export over the wired phases, when a counter gives it (bridges gaps)."""
     phases_net_lifetime_wh: tuple[float, ...] = ()
+    polled_at: datetime | None = None
+    """The daemon's time of the poll (None: ``at``)."""
+    battery_w: float | None = None
+    """The battery's power (> 0 discharging) where no storage CT counts its energy."""
+
+    @property
+    def polled(self) -> datetime:
+        return self.polled_at or self.at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +70,8 @@ class GridTick:
             "phases_w": list(self.phases_w),
             "net_lifetime_wh": self.net_lifetime_wh,
             "phases_net_lifetime_wh": list(self.phases_net_lifetime_wh),
+            "polled_at": self.polled_at.isoformat() if self.polled_at else None,
+            "battery_w": self.battery_w,
         }
 
     @classmethod
@@ -64,6 +83,8 @@ class GridTick:
             phases_w=obj.numbers("phases_w"),
             net_lifetime_wh=obj.optional_number("net_lifetime_wh"),
             phases_net_lifetime_wh=obj.numbers("phases_net_lifetime_wh"),
+            polled_at=obj.optional_instant("polled_at"),
+            battery_w=obj.optional_number("battery_w"),
         )
 
 
@@ -103,9 +124,12 @@ class GridIntegrator:
     """Seconds of gaps with nothing known."""
     last_gap_at: datetime | None = None
     """The end of the latest gap that was bridged or skipped."""
+    battery: ImportExport = ImportExport()
+    """The battery's integrated power: ``import_wh`` discharged (into the house), ``export_wh`` charged."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "battery": self.battery.to_json(),
             "balanced": self.balanced.to_json(),
             "phases": [p.to_json() for p in self.phases],
             "last": self.last.to_json() if self.last else None,
@@ -127,6 +151,9 @@ class GridIntegrator:
             bridged_s=obj.number("bridged_s"),
             skipped_s=obj.number("skipped_s"),
             last_gap_at=obj.optional_instant("last_gap_at"),
+            battery=ImportExport.from_json(obj.data["battery"], obj.path("battery"))
+            if "battery" in obj.data
+            else ImportExport(),
         )
 
 
@@ -136,7 +163,11 @@ def integrate(state: GridIntegrator, tick: GridTick, *, max_gap_s: float) -> Gri
     ``max_gap_s`` is the longest interval integrated by holding the previous power (e.g. 5 x the poll
     interval).
     """
-    tick = replace(tick, at=require_aware(tick.at, "grid tick time"))
+    tick = replace(
+        tick,
+        at=require_aware(tick.at, "grid tick time"),
+        polled_at=None if tick.polled_at is None else require_aware(tick.polled_at, "grid poll time"),
+    )
     previous = state.last
     if previous is None:
         return replace(state, last=tick, phases=_widen(state.phases, len(tick.phases_w)))
@@ -144,14 +175,18 @@ def integrate(state: GridIntegrator, tick: GridTick, *, max_gap_s: float) -> Gri
     if seconds <= 0:
         return state
     phases = _widen(state.phases, len(tick.phases_w))
-    if seconds <= max_gap_s:
+    if (tick.polled - previous.polled).total_seconds() <= max_gap_s:
         held_wh = [w * seconds / SECONDS_PER_HOUR for w in previous.phases_w]
+        battery = state.battery
+        if previous.battery_w is not None:
+            battery = battery.add_net(previous.battery_w * seconds / SECONDS_PER_HOUR)
         return replace(
             state,
             balanced=state.balanced.add_net(previous.net_w * seconds / SECONDS_PER_HOUR),
             phases=_add_phases(phases, held_wh if len(previous.phases_w) == len(tick.phases_w) else []),
             last=tick,
             integrated_s=state.integrated_s + seconds,
+            battery=battery,
         )
     if previous.net_lifetime_wh is None or tick.net_lifetime_wh is None:
         return replace(

@@ -93,10 +93,13 @@ def advance(
     return InverterDay(day, at, report.watts, state.today_wh + counted_wh, state.complete)
 
 
-def today_wh(state: InverterDay, now: datetime, tz: ZoneInfo) -> float:
+def today_wh(state: InverterDay, now: datetime, tz: ZoneInfo) -> float | None:
     """Today's estimate; 0 when the inverter has not reported since local midnight (it produced nothing
-    that any report covers)."""
-    return state.today_wh if state.day == local_day(require_aware(now, "inverter query time"), tz) else 0.0
+    that any report covers); None when counting started with a report of today (a mid-day start: what
+    came before is unknown, not 0)."""
+    if state.day != local_day(require_aware(now, "inverter query time"), tz):
+        return 0.0
+    return state.today_wh if state.complete else None
 
 
 def _trapezoid_wh(start_w: float, end_w: float, seconds: float) -> float:

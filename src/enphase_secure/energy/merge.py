@@ -3,23 +3,27 @@
 Sources, best first. Production: production CT, /production.json CT block, /api/v1/production, the
 inverters block of /production.json. Net and total consumption: the consumption CT (net or total; the
 other one derived with net = total - production), then the /production.json consumption blocks.
+With a net CT, consumption is the house's load, production + net + storage (storage > 0 discharging):
+the gateway's own production + net, which counts a battery behind the net CT, is kept beside it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from ..gateway import quirks
-from ..gateway.ensemble import BatteryUnit, EnsembleInventory, EnsemblePower, EnsembleStatus
+from ..gateway.ensemble import EnsembleInventory, EnsemblePower, EnsembleStatus
 from ..gateway.info import GatewayInfo
 from ..gateway.inverters import InverterReports
 from ..gateway.meters import CtConfig, CtReading, Measurement, MeterConfig, MeterReadings
 from ..gateway.production import ApiV1Production, CtTotals, ProductionReport
+from .battery import StorageCtReading, storage_state
 from .snapshot import (
     EnergyFlow,
+    GatewayConsumption,
     GatewayIdentity,
     Grid,
     InverterState,
@@ -33,6 +37,7 @@ PhaseSetting = Literal["auto", "single", "three"]
 PRODUCTION = "production"
 NET_CONSUMPTION = "net-consumption"
 TOTAL_CONSUMPTION = "total-consumption"
+STORAGE = "storage"
 MAIN_CT_TYPES = (PRODUCTION, NET_CONSUMPTION, TOTAL_CONSUMPTION)
 Phases = tuple[float | None, ...]
 
@@ -75,15 +80,29 @@ def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSe
 
     production = _production(readings, by_type.get(PRODUCTION), layout, version)
     net_ct, total_ct = by_type.get(NET_CONSUMPTION), by_type.get(TOTAL_CONSUMPTION)
+    storage_ct = by_type.get(STORAGE)
+    if storage_ct is not None and quirks.storage_reading_broken(
+        storage_ct.config, storage_ct.reading, version
+    ):
+        storage_ct = None
+    storage = storage_state(
+        inventory=readings.ensemble_inventory,
+        power=readings.ensemble_power,
+        status=readings.ensemble_status,
+        report=report,
+        storage_ct=_storage_ct(storage_ct, layout) if storage_ct is not None else None,
+        phase_count=layout.count,
+    )
     if net_ct is not None:
         net = _ct_flow(net_ct, layout, _net_energy)
-        consumption = _sum_flows(production, net)
+        gateway_flow = _sum_flows(production, net)
+        consumption = _house(gateway_flow, storage)
     elif total_ct is not None:
-        consumption = _ct_flow(total_ct, layout, _delivered)
+        consumption = gateway_flow = _ct_flow(total_ct, layout, _delivered)
         net = _difference_flows(consumption, production)
     else:
         net = _report_flow(report.net_consumption if report else None, layout)
-        consumption = _report_flow(report.total_consumption if report else None, layout)
+        consumption = gateway_flow = _report_flow(report.total_consumption if report else None, layout)
 
     return Snapshot(
         time=time,
@@ -98,9 +117,75 @@ def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSe
         consumption=consumption,
         net_consumption=net,
         grid=_grid(net, net_ct, layout),
-        storage=_storage(readings),
+        storage=storage,
         inverters=_inverters(readings.inverters),
         meters=tuple(_meter(ct, version) for ct in cts),
+        gateway_consumption=GatewayConsumption(
+            power_w=gateway_flow.power_w,
+            phases_w=gateway_flow.phases_w,
+            lifetime_wh=gateway_flow.lifetime_wh,
+        ),
+        reading_time=_reading_time(readings.meter_readings),
+    )
+
+
+def _reading_time(readings: MeterReadings | None) -> datetime | None:
+    """The gateway's time of its meter readings: the newest CT ``timestamp``."""
+    stamps = [ct.timestamp_s for ct in readings.cts if ct.timestamp_s] if readings else []
+    return datetime.fromtimestamp(max(stamps), UTC) if stamps else None
+
+
+def _storage_ct(ct: _Ct, layout: PhaseLayout) -> StorageCtReading:
+    total = ct.reading.total
+    return StorageCtReading(
+        power_w=total.power_w,
+        phases_w=_ct_phases(ct, layout, _power),
+        discharged_lifetime_wh=total.energy_delivered_wh,
+        charged_lifetime_wh=total.energy_received_wh,
+        phases_discharged_lifetime_wh=_ct_phases(ct, layout, _delivered),
+        phases_charged_lifetime_wh=_ct_phases(ct, layout, _received),
+    )
+
+
+def _at_least_zero(value: float | None) -> float | None:
+    """A house load below 0 is measurement noise between CTs read at different instants."""
+    return None if value is None else max(0.0, value)
+
+
+def _house(gateway: EnergyFlow, storage: Storage | None) -> EnergyFlow:
+    """The house's load: the gateway's production + net, plus what the battery gives (DESIGN.md §3).
+
+    Per phase only where the battery's phase is known; the lifetime value only where a storage CT counts
+    the battery's energy (otherwise the site accounting integrates the battery's power).
+    """
+    if storage is None:
+        return gateway
+    if gateway.power_w is None:
+        return EnergyFlow(phases_w=tuple(None for _ in gateway.phases_w))
+    power = _combine(gateway.power_w, storage.power_w, 1.0)
+    phases = tuple(
+        _at_least_zero(_combine(g, s, 1.0))
+        for g, s in zip(gateway.phases_w, storage.phases_w or (None,) * len(gateway.phases_w), strict=False)
+    )
+    battery_net = _combine(storage.discharged_lifetime_wh, storage.charged_lifetime_wh, -1.0)
+    phases_battery_net = tuple(
+        _combine(discharged, charged, -1.0)
+        for discharged, charged in zip(
+            storage.phases_discharged_lifetime_wh, storage.phases_charged_lifetime_wh, strict=True
+        )
+    )
+    return EnergyFlow(
+        power_w=_at_least_zero(power),
+        phases_w=phases,
+        lifetime_wh=_combine(gateway.lifetime_wh, battery_net, 1.0),
+        phases_lifetime_wh=tuple(
+            _combine(g, b, 1.0)
+            for g, b in zip(
+                gateway.phases_lifetime_wh,
+                phases_battery_net or (None,) * len(gateway.phases_lifetime_wh),
+                strict=False,
+            )
+        ),
     )
 
 
@@ -268,50 +353,6 @@ def _grid(net: EnergyFlow, net_ct: _Ct | None, layout: PhaseLayout) -> Grid:
     )
 
 
-def _sum_known(values: Sequence[float | None]) -> float | None:
-    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
-
-
-def _storage(readings: GatewayReadings) -> Storage | None:
-    inventory, status, report = (
-        readings.ensemble_inventory,
-        readings.ensemble_status,
-        readings.production_report,
-    )
-    batteries = inventory.batteries if inventory else ()
-    acb = report.acb if report else None
-    has_acb = acb is not None and acb.active_count > 0 and acb.soc_pct is not None
-    if not batteries and not has_acb:
-        return None
-    power_parts: list[float | None] = []
-    if batteries:
-        power_parts.append(readings.ensemble_power.power_w if readings.ensemble_power else None)
-    if acb is not None and has_acb:
-        power_parts.append(acb.power_w)
-    if batteries and has_acb:
-        soc = status.soc_pct if status else None
-        available = _sum_known([status.iq_available_wh, status.acb_available_wh]) if status else None
-    elif batteries:
-        soc = status.iq_soc_pct if status else _weighted_soc(batteries)
-        available = status.iq_available_wh if status else None
-    else:
-        soc = acb.soc_pct if acb else None
-        available = acb.stored_wh if acb else None
-    capacity = status.capacity_wh if status else None
-    if capacity is None and batteries and not has_acb:
-        capacity = _sum_known([b.capacity_wh for b in batteries])
-    return Storage(power_w=_sum_known(power_parts), soc_pct=soc, available_wh=available, capacity_wh=capacity)
-
-
-def _weighted_soc(batteries: Sequence[BatteryUnit]) -> float | None:
-    """Units' charge weighted by capacity (a plain mean when a capacity is unknown)."""
-    capacities = [b.capacity_wh for b in batteries]
-    if all(c for c in capacities):
-        total = sum(c for c in capacities if c)
-        return sum(b.soc_pct * (b.capacity_wh or 0.0) for b in batteries) / total
-    return sum(b.soc_pct for b in batteries) / len(batteries)
-
-
 def _inverters(reports: InverterReports | None) -> tuple[InverterState, ...]:
     if reports is None:
         return ()
@@ -321,7 +362,13 @@ def _inverters(reports: InverterReports | None) -> tuple[InverterState, ...]:
             power_w=r.power_w,
             max_power_w=r.max_power_w,
             last_report=r.last_report,
-            today_wh=None,
+            today_wh=r.today_wh,
+            lifetime_wh=r.lifetime_wh,
+            dc_voltage_v=r.dc_voltage_v,
+            dc_current_a=r.dc_current_a,
+            ac_voltage_v=r.ac_voltage_v,
+            ac_frequency_hz=r.ac_frequency_hz,
+            temperature_c=r.temperature_c,
         )
         for r in reports.inverters
     )

@@ -8,11 +8,13 @@ Counter keys fed to the day counters (each a monotonic lifetime value in Wh):
 - ``balanced.import`` / ``balanced.export``: the top-level net power integrated tick by tick;
 - ``phases.import`` / ``phases.export``: each phase's net power integrated on its own, used as the
   "gateway" figures when no counter splits import from export (production + total-consumption CTs),
-  flagged estimated.
+  flagged estimated;
+- ``storage.discharge`` / ``storage.charge`` (and ``.phaseN``): a storage CT's counters (exact);
+  ``battery.discharge`` / ``battery.charge``: the battery's power integrated where no storage CT
+  counts it (estimated).
 Net consumption today is import today - export today, never a day counter of the net lifetime value
-(which goes down while exporting). Likewise where consumption is production + net (a net CT), its day
-figures are production's plus net's: the derived lifetime value goes down whenever a battery behind
-the net CT gives more than the house uses, which a day counter would take for a reset.
+(which goes down while exporting). Likewise where consumption is production + net + storage (a net CT),
+its day figures are the sum of its parts' day figures: the derived lifetime value is not monotonic.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from zoneinfo import ZoneInfo
 from .daycounters import DayCounters
 from .integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
 from .inverter_estimate import InverterEstimates, InverterReport
-from .snapshot import EnergyFlow, GridEnergy, InverterState, PhaseBalance, Snapshot
+from .snapshot import (
+    EnergyFlow,
+    GatewayConsumption,
+    GridEnergy,
+    InverterState,
+    PhaseBalance,
+    Snapshot,
+    Storage,
+)
 from .state_json import JsonObject
 
 Metering = Literal["gateway", "balanced"]
@@ -78,6 +88,16 @@ def lifetime_readings(snapshot: Snapshot, grid: GridIntegrator) -> dict[str, flo
         readings["gateway.export"] = g.export_lifetime_wh
         readings.update(_phase_keys("gateway.import", [p.import_lifetime_wh for p in g.phases]))
         readings.update(_phase_keys("gateway.export", [p.export_lifetime_wh for p in g.phases]))
+    storage = snapshot.storage
+    if storage is not None and storage.discharged_lifetime_wh is not None:
+        readings["storage.discharge"] = storage.discharged_lifetime_wh
+        readings.update(_phase_keys("storage.discharge", storage.phases_discharged_lifetime_wh))
+    if storage is not None and storage.charged_lifetime_wh is not None:
+        readings["storage.charge"] = storage.charged_lifetime_wh
+        readings.update(_phase_keys("storage.charge", storage.phases_charged_lifetime_wh))
+    if storage is not None and storage.energy_estimated and grid.last is not None:
+        readings["battery.discharge"] = grid.battery.import_wh
+        readings["battery.charge"] = grid.battery.export_wh
     if grid.last is not None:
         readings["balanced.import"] = grid.balanced.import_wh
         readings["balanced.export"] = grid.balanced.export_wh
@@ -110,12 +130,15 @@ def _grid_tick(snapshot: Snapshot) -> GridTick | None:
         for p in g.phases
         if p.import_lifetime_wh is not None and p.export_lifetime_wh is not None
     ]
+    storage = snapshot.storage
     return GridTick(
-        at=snapshot.time,
+        at=snapshot.reading_time or snapshot.time,
         net_w=net.power_w,
         phases_w=tuple(p for p in phases if p is not None),
         net_lifetime_wh=net_lifetime,
         phases_net_lifetime_wh=tuple(phase_lifetimes) if len(phase_lifetimes) == len(phases) else (),
+        polled_at=snapshot.time,
+        battery_w=storage.power_w if storage is not None and storage.energy_estimated else None,
     )
 
 
@@ -172,22 +195,130 @@ def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else _round(a + b)
 
 
+def _at_least_zero(value: float | None) -> float | None:
+    return None if value is None else max(0.0, value)
+
+
+@dataclass(frozen=True, slots=True)
+class _BatteryDays:
+    """The battery's energy as the day counters count it: net (discharged - charged) per window."""
+
+    prefix: str | None  # "storage" (a storage CT), "battery" (integrated) or None (no battery)
+    phase: int | None  # 0-based phase carrying all of the battery's energy, where known
+    per_phase_counters: bool
+    estimated: bool
+
+    def net_today(self, day: _Day, suffix: str = "") -> float | None:
+        if self.prefix is None:
+            return 0.0
+        return _difference(
+            day.today(f"{self.prefix}.discharge{suffix}"), day.today(f"{self.prefix}.charge{suffix}")
+        )
+
+    def net_week(self, day: _Day) -> float | None:
+        if self.prefix is None:
+            return 0.0
+        return _difference(day.week(f"{self.prefix}.discharge"), day.week(f"{self.prefix}.charge"))
+
+    def net_phase_today(self, day: _Day, index: int) -> float | None:
+        if self.prefix is None:
+            return 0.0
+        if self.per_phase_counters:
+            return self.net_today(day, f".phase{index + 1}")
+        if self.phase is None:
+            return None
+        return self.net_today(day) if index == self.phase else 0.0
+
+
+def _battery_days(storage: Storage | None, counters: DayCounters, phase_count: int) -> _BatteryDays:
+    if storage is None:
+        return _BatteryDays(None, None, per_phase_counters=False, estimated=False)
+    if "storage.discharge" in counters.counters:
+        return _BatteryDays(
+            "storage",
+            None,
+            per_phase_counters="storage.discharge.phase1" in counters.counters,
+            estimated=False,
+        )
+    phases = {unit.phase for unit in storage.units}
+    if phase_count == 1:
+        phase: int | None = 0
+    elif len(phases) == 1 and None not in phases and not any(p is None for p in storage.phases_w):
+        (only,) = phases
+        phase = None if only is None else only - 1
+    else:
+        phase = None
+    return _BatteryDays("battery", phase, per_phase_counters=False, estimated=True)
+
+
 def _derived_consumption(
-    consumption: EnergyFlow, production: EnergyFlow, gateway: GridEnergy, phases: Sequence[PhaseBalance]
+    consumption: EnergyFlow,
+    production: EnergyFlow,
+    gateway: GridEnergy,
+    *,
+    phases: Sequence[PhaseBalance],
+    battery: _BatteryDays,
+    day: _Day,
 ) -> EnergyFlow:
-    """Consumption = production + net, day by day, from the counters of both parts."""
+    """Consumption = production + net + storage, day by day, from the counters of each part."""
     return replace(
         consumption,
-        today_wh=_sum(production.today_wh, _difference(gateway.import_today_wh, gateway.export_today_wh)),
-        last_7_days_wh=_sum(
-            production.last_7_days_wh,
-            _difference(gateway.import_last_7_days_wh, gateway.export_last_7_days_wh),
+        today_wh=_at_least_zero(
+            _sum(
+                _sum(production.today_wh, _difference(gateway.import_today_wh, gateway.export_today_wh)),
+                battery.net_today(day),
+            )
+        ),
+        last_7_days_wh=_at_least_zero(
+            _sum(
+                _sum(
+                    production.last_7_days_wh,
+                    _difference(gateway.import_last_7_days_wh, gateway.export_last_7_days_wh),
+                ),
+                battery.net_week(day),
+            )
         ),
         phases_today_wh=tuple(
-            _sum(made, _difference(p.import_today_wh, p.export_today_wh))
-            for made, p in zip(production.phases_today_wh, phases, strict=False)
+            _at_least_zero(
+                _sum(
+                    _sum(made, _difference(p.import_today_wh, p.export_today_wh)),
+                    battery.net_phase_today(day, i),
+                )
+            )
+            for i, (made, p) in enumerate(zip(production.phases_today_wh, phases, strict=False))
         ),
-        today_estimated=production.today_estimated or gateway.estimated,
+        today_estimated=production.today_estimated or gateway.estimated or battery.estimated,
+    )
+
+
+def _gateway_consumption(
+    snapshot: Snapshot, production: EnergyFlow, gateway: GridEnergy, consumption: EnergyFlow
+) -> GatewayConsumption:
+    """The gateway's own production + net, today from the counters of both parts."""
+    figure = snapshot.gateway_consumption
+    if not _consumption_derived(snapshot):
+        return replace(figure, today_wh=consumption.today_wh)
+    return replace(
+        figure,
+        today_wh=_sum(production.today_wh, _difference(gateway.import_today_wh, gateway.export_today_wh)),
+    )
+
+
+def _storage_days(storage: Storage | None, day: _Day, grid: GridIntegrator) -> Storage | None:
+    if storage is None:
+        return None
+    if not storage.energy_estimated:
+        return replace(
+            storage,
+            charged_today_wh=day.today("storage.charge"),
+            discharged_today_wh=day.today("storage.discharge"),
+        )
+    return replace(
+        storage,
+        charged_today_wh=day.today("battery.charge"),
+        discharged_today_wh=day.today("battery.discharge"),
+        charged_lifetime_wh=_round(grid.battery.export_wh) if grid.last else None,
+        discharged_lifetime_wh=_round(grid.battery.import_wh) if grid.last else None,
     )
 
 
@@ -229,6 +360,22 @@ def account(
         ),
         tz,
     )
+    enriched = day_figures(
+        snapshot, counters=counters, grid_state=grid_state, inverters=inverters, tz=tz, metering=metering
+    )
+    return enriched, SiteEnergy(counters=counters, grid=grid_state, inverters=inverters)
+
+
+def day_figures(
+    snapshot: Snapshot,
+    *,
+    counters: DayCounters,
+    grid_state: GridIntegrator,
+    inverters: InverterEstimates,
+    tz: ZoneInfo,
+    metering: Metering,
+) -> Snapshot:
+    """``snapshot`` with its day figures (as of its own time) and the metering in force."""
     day = _Day(counters, snapshot.time, tz)
     g = snapshot.grid
     has_counters = "gateway.import" in counters.counters
@@ -239,7 +386,6 @@ def account(
         else day.grid_energy("gateway", "phases", estimated=True)
     )
     balanced = day.grid_energy("balanced", "balanced", estimated=gap)
-    in_force, other = (balanced, gateway) if metering == "balanced" else (gateway, balanced)
     phase_prefix = "gateway" if has_counters else "phases"
     phases = tuple(
         replace(
@@ -249,8 +395,14 @@ def account(
         )
         for i, p in enumerate(g.phases)
     )
+    gateway = replace(gateway, import_w=_phase_sum([p.import_w for p in phases], g.import_w))
+    gateway = replace(gateway, export_w=_phase_sum([p.export_w for p in phases], g.export_w))
+    balanced = replace(balanced, import_w=g.import_w, export_w=g.export_w)
+    in_force, other = (balanced, gateway) if metering == "balanced" else (gateway, balanced)
     grid = replace(
         g,
+        import_w=in_force.import_w,
+        export_w=in_force.export_w,
         phases=phases,
         import_today_wh=in_force.import_today_wh,
         export_today_wh=in_force.export_today_wh,
@@ -262,23 +414,56 @@ def account(
         alternative=other,
     )
     production = day.flow(snapshot.production, "production")
+    battery = _battery_days(snapshot.storage, counters, len(production.phases_today_wh))
     consumption = (
-        _derived_consumption(snapshot.consumption, production, gateway, phases)
+        _derived_consumption(
+            snapshot.consumption, production, gateway, phases=phases, battery=battery, day=day
+        )
         if _consumption_derived(snapshot)
         else day.flow(snapshot.consumption, "consumption")
     )
-    enriched = replace(
+    return replace(
         snapshot,
         production=production,
         consumption=consumption,
+        gateway_consumption=_gateway_consumption(snapshot, production, gateway, consumption),
         net_consumption=_net_flow(snapshot.net_consumption, in_force, phases),
         grid=grid,
+        storage=_storage_days(snapshot.storage, day, grid_state),
         inverters=tuple(_with_estimate(inv, inverters, snapshot.time, tz) for inv in snapshot.inverters),
     )
-    return enriched, SiteEnergy(counters=counters, grid=grid_state, inverters=inverters)
+
+
+def _phase_sum(values: Sequence[float | None], total: float | None) -> float | None:
+    """Each phase counted on its own ("gateway" metering): the sum of the phases' figures."""
+    if len(values) < 2:
+        return total
+    return None if any(v is None for v in values) else _round(sum(v for v in values if v is not None))
+
+
+# Inverters report every 5-15 min: a report older than 3 of the longest periods no longer stands for
+# the inverter's power now (stopped, removed, or the night).
+INVERTER_SILENT_AFTER_S = 45 * 60.0
 
 
 def _with_estimate(
     inverter: InverterState, estimates: InverterEstimates, now: datetime, tz: ZoneInfo
 ) -> InverterState:
-    return replace(inverter, today_wh=_round(estimates.today_wh(inverter.serial, now, tz)))
+    """Today: the inverter's own figure where the gateway gives one, else the estimate (flagged);
+    the last report's age, and no power once the inverter has stopped reporting."""
+    if inverter.last_report is not None:
+        age_s: float | None = round(max(0.0, (now - inverter.last_report).total_seconds()), 1)
+    else:
+        age_s = None
+    reporting = age_s is not None and age_s <= INVERTER_SILENT_AFTER_S
+    inverter = replace(
+        inverter,
+        report_age_s=age_s,
+        reporting=reporting,
+        power_w=inverter.power_w if reporting else None,
+    )
+    if inverter.today_wh is not None:
+        return inverter
+    return replace(
+        inverter, today_wh=_round(estimates.today_wh(inverter.serial, now, tz)), today_estimated=True
+    )

@@ -78,10 +78,14 @@ class GridEnergy:
     import_last_7_days_wh: float | None
     export_last_7_days_wh: float | None
     estimated: bool
+    import_w: float | None = None
+    export_w: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "metering": self.metering,
+            "import_w": self.import_w,
+            "export_w": self.export_w,
             "import_today_wh": self.import_today_wh,
             "export_today_wh": self.export_today_wh,
             "import_last_7_days_wh": self.import_last_7_days_wh,
@@ -127,11 +131,64 @@ class Grid:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayConsumption:
+    """The gateway's own "total consumption" (production + net): on a site with an AC-coupled battery
+    behind the net CT it counts charging as consumption and discharge as negative consumption, as the
+    Enphase app shows it."""
+
+    power_w: float | None = None
+    phases_w: tuple[float | None, ...] = ()
+    today_wh: float | None = None
+    lifetime_wh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryUnitState:
+    """One IQ Battery as the ensemble inventory and power endpoints report it."""
+
+    serial: str
+    soc_pct: float | None
+    temperature_c: float | None
+    power_w: float | None
+    phase: int | None
+    """1-based phase the unit is wired to, None when the gateway does not say."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "soc_pct": self.soc_pct,
+            "temperature_c": self.temperature_c,
+            "power_w": self.power_w,
+            "phase": self.phase,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Storage:
     power_w: float | None
+    """> 0 discharging into the house, < 0 charging."""
     soc_pct: float | None
     available_wh: float | None
     capacity_wh: float | None
+    phases_w: tuple[float | None, ...] = ()
+    """Per phase where the battery's phase is known (storage CT channels, inventory ``phase``)."""
+    charged_today_wh: float | None = None
+    discharged_today_wh: float | None = None
+    charged_lifetime_wh: float | None = None
+    discharged_lifetime_wh: float | None = None
+    phases_charged_lifetime_wh: tuple[float | None, ...] = ()
+    phases_discharged_lifetime_wh: tuple[float | None, ...] = ()
+    energy_estimated: bool = False
+    """Energies integrated from the battery's power (no storage CT): lifetime counts since then."""
+    units: tuple[BatteryUnitState, ...] = ()
+
+    @property
+    def charge_w(self) -> float | None:
+        return None if self.power_w is None else max(0.0, -self.power_w)
+
+    @property
+    def discharge_w(self) -> float | None:
+        return None if self.power_w is None else max(0.0, self.power_w)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +196,15 @@ class Storage:
             "soc_pct": self.soc_pct,
             "available_wh": self.available_wh,
             "capacity_wh": self.capacity_wh,
+            "charge_w": self.charge_w,
+            "discharge_w": self.discharge_w,
+            "phases_w": list(self.phases_w),
+            "charged_today_wh": self.charged_today_wh,
+            "discharged_today_wh": self.discharged_today_wh,
+            "charged_lifetime_wh": self.charged_lifetime_wh,
+            "discharged_lifetime_wh": self.discharged_lifetime_wh,
+            "energy_estimated": self.energy_estimated,
+            "units": [u.to_json() for u in self.units],
         }
 
 
@@ -146,9 +212,21 @@ class Storage:
 class InverterState:
     serial: str
     power_w: float | None
+    """The last report's power; None once the inverter has stopped reporting (see ``reporting``)."""
     max_power_w: float | None
     last_report: datetime | None
     today_wh: float | None
+    """The inverter's own figure (device_data), else the estimate (``today_estimated``); None: unknown."""
+    today_estimated: bool = False
+    lifetime_wh: float | None = None
+    dc_voltage_v: float | None = None
+    dc_current_a: float | None = None
+    ac_voltage_v: float | None = None
+    ac_frequency_hz: float | None = None
+    temperature_c: float | None = None
+    report_age_s: float | None = None
+    reporting: bool = True
+    """False when the last report is too old to stand for the inverter's power now."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +235,15 @@ class InverterState:
             "max_power_w": self.max_power_w,
             "last_report": self.last_report.isoformat() if self.last_report else None,
             "today_wh": self.today_wh,
+            "today_estimated": self.today_estimated,
+            "lifetime_wh": self.lifetime_wh,
+            "dc_voltage_v": self.dc_voltage_v,
+            "dc_current_a": self.dc_current_a,
+            "ac_voltage_v": self.ac_voltage_v,
+            "ac_frequency_hz": self.ac_frequency_hz,
+            "temperature_c": self.temperature_c,
+            "report_age_s": self.report_age_s,
+            "reporting": self.reporting,
         }
 
 
@@ -214,6 +301,9 @@ class Snapshot:
     inverters: tuple[InverterState, ...] = ()
     meters: tuple[MeterState, ...] = ()
     staleness: Staleness = field(default_factory=Staleness)
+    gateway_consumption: GatewayConsumption = field(default_factory=GatewayConsumption)
+    reading_time: datetime | None = None
+    """The gateway's own time of the meter readings (their ``timestamp``): energy is integrated on it."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -222,7 +312,13 @@ class Snapshot:
             "phase_mode": self.phase_mode,
             "phase_count": self.phase_count,
             "production": self.production.to_json(),
-            "consumption": self.consumption.to_json(),
+            "consumption": {
+                **self.consumption.to_json(),
+                "gateway_w": self.gateway_consumption.power_w,
+                "gateway_phases_w": list(self.gateway_consumption.phases_w),
+                "gateway_today_wh": self.gateway_consumption.today_wh,
+                "gateway_lifetime_wh": self.gateway_consumption.lifetime_wh,
+            },
             "net_consumption": self.net_consumption.to_json(),
             "grid": self.grid.to_json(),
             "storage": self.storage.to_json() if self.storage else None,
@@ -231,4 +327,5 @@ class Snapshot:
             "stale": self.staleness.stale,
             "age_s": self.staleness.age_s,
             "stale_reason": self.staleness.reason,
+            "reading_time": self.reading_time.isoformat() if self.reading_time else None,
         }

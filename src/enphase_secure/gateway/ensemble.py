@@ -14,6 +14,8 @@ SECCTRL_PATH = "/ivp/ensemble/secctrl"
 BATTERY_DEVICE_TYPE = "ENCHARGE"
 # The gateway really spells this key with a trailing colon.
 POWER_DEVICES_KEY = "devices:"
+# The inventory names a unit's phase "ph-a", "ph-b", "ph-c" (8.2.127 capture); anything else: unknown.
+PHASE_NAMES = {"ph-a": 1, "ph-b": 2, "ph-c": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +23,19 @@ class BatteryUnit:
     serial: str
     soc_pct: float
     capacity_wh: float | None
+    temperature_c: float | None = None
+    phase: int | None = None
+    """1-based phase from the inventory's ``phase``; None when absent or not one of PHASE_NAMES."""
 
     @classmethod
     def from_json(cls, node: JsonNode) -> BatteryUnit:
+        phase = node.opt_string("phase")
         return cls(
             serial=node.string("serial_num"),
             soc_pct=node.number("percentFull"),
             capacity_wh=node.opt_number("encharge_capacity"),
+            temperature_c=node.opt_number("temperature"),
+            phase=PHASE_NAMES.get(phase) if phase is not None else None,
         )
 
 

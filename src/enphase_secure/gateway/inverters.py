@@ -13,6 +13,8 @@ from .transport import Transport
 INVERTERS_PATH = "/api/v1/production/inverters"
 DEVICE_DATA_PATH = "/ivp/pdm/device_data"
 MICROINVERTER_DEVICE_NAME = "pcu"
+JOULES_PER_WH = 3600.0
+MILLI = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,15 @@ class InverterReport:
     max_power_w: float
     last_report: datetime
     device_type: int | None
+    # /ivp/pdm/device_data only (None from /api/v1/production/inverters):
+    today_wh: float | None = None
+    """The inverter's own energy today (``wattHours.today``)."""
+    lifetime_wh: float | None = None
+    dc_voltage_v: float | None = None
+    dc_current_a: float | None = None
+    ac_voltage_v: float | None = None
+    ac_frequency_hz: float | None = None
+    temperature_c: float | None = None
 
     @classmethod
     def from_json(cls, node: JsonNode) -> InverterReport:
@@ -35,15 +46,31 @@ class InverterReport:
 
     @classmethod
     def from_device_data(cls, node: JsonNode) -> InverterReport:
+        """One ``pcu`` record: its first channel's last reading (milli-units), day and lifetime energy."""
         channel = node.child("channels").item(0)
         watts = channel.child("watts")
+        reading = channel.child("lastReading")
+        energy = channel.opt_child("wattHours")
+        lifetime = channel.opt_child("lifetime")
+        lifetime_j = lifetime.opt_number("joulesProduced") if lifetime else None
         return cls(
             serial=node.string("sn"),
             power_w=watts.number("now"),
             max_power_w=watts.number("max"),
-            last_report=datetime.fromtimestamp(channel.child("lastReading").integer("endDate"), UTC),
+            last_report=datetime.fromtimestamp(reading.integer("endDate"), UTC),
             device_type=quirks.MICROINVERTER_DEVICE_TYPE,
+            today_wh=energy.opt_number("today") if energy else None,
+            lifetime_wh=None if lifetime_j is None else lifetime_j / JOULES_PER_WH,
+            dc_voltage_v=_milli(reading.opt_number("dcVoltageINmV")),
+            dc_current_a=_milli(reading.opt_number("dcCurrentINmA")),
+            ac_voltage_v=_milli(reading.opt_number("acVoltageINmV")),
+            ac_frequency_hz=_milli(reading.opt_number("acFrequencyINmHz")),
+            temperature_c=reading.opt_number("channelTemp"),
         )
+
+
+def _milli(value: float | None) -> float | None:
+    return None if value is None else value / MILLI
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,10 +77,13 @@ async def probe(transport: Transport) -> GatewayCapabilities:
     api_v1 = await attempt(
         production.API_V1_PRODUCTION_PATH, lambda: production.read_api_v1_production(transport)
     )
-    inverter_reports = await attempt(inverters.INVERTERS_PATH, lambda: inverters.read_inverters(transport))
+    # device_data (firmware 8.2.4345+) has each inverter's detail; /api/v1 only its last power
+    inverter_reports = await attempt(
+        inverters.DEVICE_DATA_PATH, lambda: inverters.read_inverter_device_data(transport)
+    )
     if inverter_reports is None:
         inverter_reports = await attempt(
-            inverters.DEVICE_DATA_PATH, lambda: inverters.read_inverter_device_data(transport)
+            inverters.INVERTERS_PATH, lambda: inverters.read_inverters(transport)
         )
     inventory = await attempt(ensemble.INVENTORY_PATH, lambda: ensemble.read_ensemble_inventory(transport))
     power = await attempt(ensemble.POWER_PATH, lambda: ensemble.read_ensemble_power(transport))

@@ -24,7 +24,11 @@ class Kind(StrEnum):
     STORED_ENERGY = "stored_energy"  # Wh held in (or holdable by) the battery
     PERCENT = "percent"  # battery state of charge
     VOLTAGE = "voltage"
+    CURRENT = "current"
+    FREQUENCY = "frequency"
+    TEMPERATURE = "temperature"
     DAYS = "days"  # token days left
+    AGE = "age"  # seconds since a device last reported
     ONLINE = "online"  # binary: the gateway answers
     STATE = "state"  # binary: a stage is on
 
@@ -56,9 +60,19 @@ KINDS: Mapping[Kind, KindTraits] = {
     ),
     Kind.PERCENT: KindTraits("%", True, "battery", "measurement", "percent", "gauge", "BATTERY", precision=1),
     Kind.VOLTAGE: KindTraits("V", True, "voltage", "measurement", "volts", "gauge", "VOLTAGE", precision=1),
+    Kind.CURRENT: KindTraits(
+        "A", True, "current", "measurement", "amperes", "gauge", "GENERIC_INFO", precision=2
+    ),
+    Kind.FREQUENCY: KindTraits(
+        "Hz", True, "frequency", "measurement", "hertz", "gauge", "GENERIC_INFO", precision=2
+    ),
+    Kind.TEMPERATURE: KindTraits(
+        "°C", True, "temperature", "measurement", "celsius", "gauge", "TEMPERATURE", precision=1
+    ),
     Kind.DAYS: KindTraits(
         "d", False, "duration", "measurement", "days", "gauge", "GENERIC_INFO", precision=1
     ),
+    Kind.AGE: KindTraits("s", False, "duration", "measurement", "seconds", "gauge", "GENERIC_INFO"),
     Kind.ONLINE: KindTraits(None, False, "connectivity", None, "", "gauge", "GENERIC_INFO", binary=True),
     Kind.STATE: KindTraits(None, False, "running", None, "", "gauge", "ENERGY_STATE", binary=True),
 }
@@ -176,11 +190,29 @@ SITE_FIGURES: tuple[Figure, ...] = (
            "Grid import lifetime", N, "ImportLifetime", "grid.phases.{phase}.import_lifetime_wh", CT),
     Figure("grid_export_lifetime_wh", "grid.export_lifetime_wh", Kind.ENERGY_LIFETIME, "Export Réseau MES",
            "Grid export lifetime", N, "ExportLifetime", "grid.phases.{phase}.export_lifetime_wh", CT),
+    Figure("consumption_gateway_w", "consumption.gateway_w", Kind.POWER, "Conso Passerelle Inst",
+           "Consumption as the gateway counts it", T, "CwattsNowGateway",
+           "consumption.gateway_phases_w.{phase}", CT),
+    Figure("consumption_gateway_today_wh", "consumption.gateway_today_wh", Kind.ENERGY_TODAY,
+           "Conso Passerelle Jour", "Consumption today as the gateway counts it", T, "CwattHoursTodayGateway",
+           needs=CT),
     Figure("voltage_v", "voltage_v", Kind.VOLTAGE, "Tension", "Voltage", N, "tension"),
     Figure("battery_power_w", "storage.power_w", Kind.POWER, "Puissance délivrée", "Battery power", S,
            "batnow", needs=BAT),
     Figure("battery_soc_pct", "storage.soc_pct", Kind.PERCENT, "Pourcentage charge", "Battery charge", S,
            "batperc", needs=BAT),
+    Figure("battery_charge_w", "storage.charge_w", Kind.POWER, "Puissance charge", "Battery charging", S,
+           "batcharge", needs=BAT),
+    Figure("battery_discharge_w", "storage.discharge_w", Kind.POWER, "Puissance décharge",
+           "Battery discharging", S, "batdischarge", needs=BAT),
+    Figure("battery_charged_today_wh", "storage.charged_today_wh", Kind.ENERGY_TODAY, "Charge Jour",
+           "Battery charged today", S, "batChargedToday", needs=BAT),
+    Figure("battery_discharged_today_wh", "storage.discharged_today_wh", Kind.ENERGY_TODAY, "Décharge Jour",
+           "Battery discharged today", S, "batDischargedToday", needs=BAT),
+    Figure("battery_charged_lifetime_wh", "storage.charged_lifetime_wh", Kind.ENERGY_LIFETIME, "Charge MES",
+           "Battery charged lifetime", S, "batChargedLifetime", needs=BAT),
+    Figure("battery_discharged_lifetime_wh", "storage.discharged_lifetime_wh", Kind.ENERGY_LIFETIME,
+           "Décharge MES", "Battery discharged lifetime", S, "batDischargedLifetime", needs=BAT),
     Figure("battery_available_wh", "storage.available_wh", Kind.STORED_ENERGY, "Energie Restante",
            "Battery energy available", S, "ENC_agg_avail_energy", needs=BAT),
     Figure("battery_capacity_wh", "storage.capacity_wh", Kind.STORED_ENERGY, "Capacité maximum disponible",
@@ -196,6 +228,17 @@ INVERTER_FIGURES: tuple[Figure, ...] = (
     Figure("max_power_w", "max_power_w", Kind.POWER, "Puissance Max", "Maximum power", P, "maxWatt"),
     Figure("today_wh", "today_wh", Kind.ENERGY_TODAY, "Production journalière", "Production today", P,
            "calWH"),
+    Figure("lifetime_wh", "lifetime_wh", Kind.ENERGY_LIFETIME, "Production totale", "Production lifetime", P,
+           "calWHLifetime"),
+    Figure("dc_voltage_v", "dc_voltage_v", Kind.VOLTAGE, "Tension DC", "DC voltage", P, "dcVoltage"),
+    Figure("dc_current_a", "dc_current_a", Kind.CURRENT, "Courant DC", "DC current", P, "dcCurrent"),
+    Figure("ac_voltage_v", "ac_voltage_v", Kind.VOLTAGE, "Tension AC", "AC voltage", P, "acVoltage"),
+    Figure("ac_frequency_hz", "ac_frequency_hz", Kind.FREQUENCY, "Fréquence", "AC frequency", P,
+           "acFrequency"),
+    Figure("temperature_c", "temperature_c", Kind.TEMPERATURE, "Température", "Temperature", P,
+           "temperature"),
+    Figure("report_age_s", "report_age_s", Kind.AGE, "Âge du dernier rapport", "Last report age", P,
+           "reportAge", diagnostic=True),
 )  # fmt: skip
 """Per inverter: paths into one entry of the document's ``inverters`` list."""
 
@@ -254,10 +297,10 @@ def site_points(shape: SiteShape, figures: Sequence[Figure] = SITE_FIGURES) -> t
 
 
 def stage_figure(number: int) -> Figure:
-    """Controller stage ``number`` (1-based, in the configured order) on or off: ``autoconsoN``."""
+    """Controller stage ``number`` (1-based, in the configured order) confirmed on or off: ``autoconsoN``."""
     return Figure(
         f"stage_{number}_on",
-        f"control.stages.{number - 1}.state.on",
+        f"control.stages.{number - 1}.state.confirmed_on",
         Kind.STATE,
         f"Autoconso {number}",
         f"Self-consumption stage {number}",

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .device_data import device_data_document, serves_device_data
 from .model import (
     CHARGE,
     CONSUMPTION,
@@ -71,6 +72,8 @@ class GatewayRenderer:
             "/ivp/ensemble/power": self._ensemble_power,
             "/ivp/ensemble/secctrl": self._ensemble_secctrl,
         }
+        if serves_device_data(scenario.gateway.firmware):
+            self._routes["/ivp/pdm/device_data"] = self._device_data
 
     @property
     def paths(self) -> list[str]:
@@ -144,7 +147,7 @@ class GatewayRenderer:
             rcvd0 + model.energy(phase, CHARGE),
         )
 
-    def _voltage(self, phase: int) -> float:
+    def voltage(self, phase: int) -> float:
         return self.nominal_v + 4.0 * value_noise(self.model.seed + 7 * phase, self.model.t, 60.0) - 2.0
 
     def _channel(self, kind: str, eid: int, phase: int) -> dict[str, Json]:
@@ -163,7 +166,7 @@ class GatewayRenderer:
             apparent_energy=1.1 * (dlvd + rcvd),
             lagg=0.25 * self.origin[(kind, phase, "dlvd")] + 0.12 * moved,
             lead=0.25 * self.origin[(kind, phase, "rcvd")] + 0.08 * moved,
-            voltage=self._voltage(phase),
+            voltage=self.voltage(phase),
             freq=self.freq_hz,
         )
 
@@ -287,19 +290,14 @@ class GatewayRenderer:
         prod_w, prod_wh, prod_terms = self._gateway_view("production", phase)
         if kind == "net-consumption":  # the gateway computes net = total - production
             return other_w - prod_w, other_wh - prod_wh, [*other_terms, (PRODUCTION, -1.0)]
-        # total = production + net (+ storage CT)
-        power, lifetime, terms = other_w + prod_w, other_wh + prod_wh, other_terms + prod_terms
-        if self.cts.storage:
-            store_w, dis, chg = self._channel_power_energy("storage", phase)
-            power, lifetime = power + store_w, lifetime + dis - chg
-            terms += [(DISCHARGE, 1.0), (CHARGE, -1.0)]
-        return power, lifetime, terms
+        # total = production + net, a storage CT or not (8.2.127: 1714.424 + 129.407 = 1843.831 W)
+        return other_w + prod_w, other_wh + prod_wh, other_terms + prod_terms
 
     def _eim(
         self, kind: str, phases: list[tuple[float, float, float, float]], details: bool
     ) -> dict[str, Json]:
         is_net = kind == "net-consumption"  # real gateways never fill the net block's day counters
-        voltages = [self._voltage(phase) for phase in range(len(phases))]
+        voltages = [self.voltage(phase) for phase in range(len(phases))]
         lines = [
             _eim_values(values, voltage, is_net) for values, voltage in zip(phases, voltages, strict=True)
         ]
@@ -364,6 +362,9 @@ class GatewayRenderer:
             indent=2,
         )
 
+    def _device_data(self, _query: Mapping[str, str]) -> Document:
+        return _json(device_data_document(self), indent=2)
+
     # ---- ensemble
 
     def battery_serials(self) -> list[str]:
@@ -383,6 +384,7 @@ class GatewayRenderer:
         now = int(self.model.t)
         installed = int(self.model.start_ts) - 86_400 * 90
         soc = round(self.model.soc_pct)
+        temperature = round(20 + abs(self.model.battery_w) / battery.units / 250)  # warms with its power
         devices = [
             {
                 "part_num": "836-01826-r76",
@@ -399,8 +401,8 @@ class GatewayRenderer:
                 "communicating": True,
                 "sleep_enabled": False,
                 "percentFull": soc,
-                "temperature": 21,
-                "maxCellTemp": 22,
+                "temperature": temperature,
+                "maxCellTemp": temperature + 1,
                 "reported_enc_grid_state": "grid-tied",
                 "comm_level_sub_ghz": 4,
                 "comm_level_2_4_ghz": 4,

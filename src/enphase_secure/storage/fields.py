@@ -73,6 +73,12 @@ GAUGES: tuple[FieldSpec, ...] = (
     ),
     FieldSpec("voltage_v", FieldKind.GAUGE, 0.1, _first_meter_voltage_v),
     FieldSpec("frequency_hz", FieldKind.GAUGE, 0.01, _first_meter_frequency_hz),
+    # schema version 3: the gateway's own consumption beside the house's, the battery's two directions
+    FieldSpec("consumption_gateway_w", FieldKind.GAUGE, 1.0, lambda s: s.gateway_consumption.power_w),
+    FieldSpec("storage_charge_w", FieldKind.GAUGE, 1.0, lambda s: s.storage.charge_w if s.storage else None),
+    FieldSpec(
+        "storage_discharge_w", FieldKind.GAUGE, 1.0, lambda s: s.storage.discharge_w if s.storage else None
+    ),
 )
 
 COUNTERS: tuple[FieldSpec, ...] = (
@@ -84,6 +90,34 @@ COUNTERS: tuple[FieldSpec, ...] = (
     FieldSpec("consumption_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.consumption.today_wh),
     FieldSpec("grid_import_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.grid.import_today_wh),
     FieldSpec("grid_export_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.grid.export_today_wh),
+    # schema version 3
+    FieldSpec(
+        "consumption_gateway_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.gateway_consumption.today_wh
+    ),
+    FieldSpec(
+        "storage_charged_today_wh",
+        FieldKind.COUNTER,
+        1.0,
+        lambda s: s.storage.charged_today_wh if s.storage else None,
+    ),
+    FieldSpec(
+        "storage_discharged_today_wh",
+        FieldKind.COUNTER,
+        1.0,
+        lambda s: s.storage.discharged_today_wh if s.storage else None,
+    ),
+    FieldSpec(
+        "storage_charged_lifetime_wh",
+        FieldKind.COUNTER,
+        1.0,
+        lambda s: s.storage.charged_lifetime_wh if s.storage else None,
+    ),
+    FieldSpec(
+        "storage_discharged_lifetime_wh",
+        FieldKind.COUNTER,
+        1.0,
+        lambda s: s.storage.discharged_lifetime_wh if s.storage else None,
+    ),
 )
 
 FIELDS: tuple[FieldSpec, ...] = GAUGES + COUNTERS

@@ -79,7 +79,31 @@ def _v2(d: Dialect) -> list[str]:
     ]
 
 
-MIGRATIONS: tuple[Callable[[Dialect], list[str]], ...] = (_v1, _v2)
+_V3_GAUGES = ("consumption_gateway_w", "storage_charge_w", "storage_discharge_w")
+_V3_COUNTERS = (
+    "consumption_gateway_today_wh",
+    "storage_charged_today_wh",
+    "storage_discharged_today_wh",
+    "storage_charged_lifetime_wh",
+    "storage_discharged_lifetime_wh",
+)
+
+
+def _v3(d: Dialect) -> list[str]:
+    """The gateway's own consumption beside the house's (issue 8), the battery's charge and discharge."""
+    tick = [f"ALTER TABLE tick ADD COLUMN {name} {d.integer}" for name in (*_V3_GAUGES, *_V3_COUNTERS)]
+    aggregates = [
+        f"ALTER TABLE {table} ADD COLUMN {column} {d.integer}"
+        for table in AGGREGATE_TABLES.values()
+        for column in (
+            *(f"{name}_{part}" for name in _V3_GAUGES for part in ("n", "sum", "min", "max")),
+            *_V3_COUNTERS,
+        )
+    ]
+    return tick + aggregates
+
+
+MIGRATIONS: tuple[Callable[[Dialect], list[str]], ...] = (_v1, _v2, _v3)
 HEAD_VERSION = len(MIGRATIONS)
 
 
