@@ -4,16 +4,19 @@ started by Jeedom against the simulator. Tests share one Jeedom and run in this 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import urllib.request
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from jeedom_kit import PLUGIN, Jeedom, wait_for
+from jeedom_kit import PLUGIN, Jeedom, build_zip, install_from_zip, wait_for
 
 from conftest import Simulators
 from enphase_secure.outputs.figures import INVERTER_FIGURES, Device, SiteShape, site_points
-from enphase_secure.outputs.jeedom import COMBINED, DEVICE_EQUIPMENT, LAYOUT_EQUIPMENT
+from enphase_secure.outputs.jeedom import COMBINED, DEVICE_EQUIPMENT, LAYOUT_EQUIPMENT, ORIGINAL_INVERTER_IDS
 
 SPLIT = {device: eq for device, (eq, _) in DEVICE_EQUIPMENT.items()}
 P, BAT = Device.PRODUCTION, Device.STORAGE
@@ -104,14 +107,21 @@ def test_single_phase_site_appears_with_the_table_values_and_history(
     snapshot = serving(jeedom, sim["serial"])
     ids = expected_site_ids(snapshot)
     inverters = {i["serial"] for i in snapshot["inverters"]}
-    inverter_ids = {f.jeedom_id for f in INVERTER_FIGURES}
+    inverter_ids = {  # the original's three, and the gateway's device_data figures where it gives them
+        inverter["serial"]: {
+            f.jeedom_id
+            for f in INVERTER_FIGURES
+            if f.jeedom_id in ORIGINAL_INVERTER_IDS or inverter.get(f.path) is not None
+        }
+        for inverter in snapshot["inverters"]
+    }
     eqs = wait_for(
         "the combined equipment with the table's commands, one equipment per inverter",
         lambda: (
             (e := jeedom.equipment())
             and set(e) == {COMBINED, *inverters}
             and set(e[COMBINED]["cmds"]) == ids
-            and all(set(e[i]["cmds"]) == inverter_ids for i in inverters)
+            and all(set(e[i]["cmds"]) == inverter_ids[i] for i in inverters)
             and e
         ),
         timeout=30,
@@ -283,3 +293,117 @@ def test_wrong_password_reaches_the_daemon_view_in_french(jeedom: Jeedom, sims: 
     assert "not-the-password" not in (jeedom.dir / "www" / "log" / PLUGIN).read_text(errors="replace")
     configure(jeedom, sim, ctoken="manu", user="", password="")
     wait_for("the message to clear", lambda: jeedom.daemon().get("launchable_message") == "", timeout=40)
+
+
+ORIGINAL_COMMANDS = (  # as the original plugin creates them (../shared/jeedom-commands.md)
+    ("PwattsNow", "Prod Inst", "W", 1),
+    ("CwattsNowNet", "Conso Net Inst", "W", 1),
+    ("Import", "Import Réseau", "W", 1),
+    ("tension", "Tension", "V", 1),
+    ("indexcumulimport", "indexcumulimport", "Wh", 0),
+)
+
+
+def test_installed_over_the_original_keeps_command_ids_and_scenarios(
+    jeedom: Jeedom, sims: Simulators, workdir: Path
+) -> None:
+    jeedom.rpc("plugin::deamonStop", plugin_id=PLUGIN)
+    for eq in site_equipment(jeedom).values():
+        jeedom.ajax("eqLogic", action="remove", id=eq["id"])
+    original = jeedom.rpc(
+        "eqLogic::save", eqType_name=PLUGIN, name="Passerelle Enphase", logicalId=COMBINED, isEnable=1,
+        isVisible=1,
+        cmd=[{"name": name, "logicalId": lid, "type": "info", "subType": "numeric", "unite": unit,
+              "isHistorized": 1, "isVisible": visible} for lid, name, unit, visible in ORIGINAL_COMMANDS],
+    )  # fmt: skip
+    ids = {
+        c["logicalId"]: int(c["id"]) for c in jeedom.rpc("cmd::byEqLogicId", eqLogic_id=int(original["id"]))
+    }
+    scenario = jeedom.ajax(
+        "scenario", action="save",
+        scenario=json.dumps({"name": "Sur production", "mode": "provoke", "isActive": 1,
+                             "trigger": [f"#{ids['PwattsNow']}#"]}),
+    )  # fmt: skip
+    install_from_zip(jeedom, build_zip(workdir / "zip" / f"{PLUGIN}.zip"))  # over it: url source again
+    sim = sims.get("single-phase")
+    configure(jeedom, sim, widget="1", typereseau="auto", autoconso="non")
+    started(jeedom)
+    eq = wait_for(
+        "our commands on the original's equipment",
+        lambda: (e := jeedom.equipment().get(COMBINED)) and expected_site_ids(api(jeedom, "/api/snapshot"))
+        <= set(e["cmds"]) and e,
+    )  # fmt: skip
+    assert int(eq["id"]) == int(original["id"])
+    assert {lid: int(eq["cmds"][lid]["id"]) for lid in ids} == ids  # same ids, index* kept
+    time.sleep(2)
+    check_values(jeedom, jeedom.equipment()[COMBINED], api(jeedom, "/api/snapshot"))
+    wait_for(
+        "the scenario bound to PwattsNow to run",
+        lambda: jeedom.rpc("scenario::byId", id=int(scenario["id"])).get("lastLaunch"),
+        timeout=30,
+    )
+
+
+def php_server_pids(jeedom: Jeedom) -> list[int]:
+    """Jeedom's web server processes (php -S and its workers), not the daemon they started."""
+    pids = []
+    for pgid_file in (jeedom.dir / "run").glob("*.pgid"):
+        group = int(pgid_file.read_text().split()[0])
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                stat = (proc / "stat").read_text()
+                comm = (proc / "comm").read_text().strip()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == group and comm.startswith("php"):
+                cmdline = (proc / "cmdline").read_bytes()
+                if b"-S" in cmdline.split(b"\0"):
+                    pids.append(int(proc.name))
+    return pids
+
+
+def test_jeedom_stopped_then_back_the_daemon_survives_and_resumes(jeedom: Jeedom, sims: Simulators) -> None:
+    configure(jeedom, sims.get("single-phase"), widget="1")
+    pid = running(jeedom)
+    wait_for("values flowing", lambda: api(jeedom, "/api/status")["outputs"]["jeedom"]["state"] == "ok")
+    log = jeedom.dir / "www" / "log" / "enphasesecur_daemon"
+    failing_before = log.read_text(errors="replace").count("output jeedom failing")
+    servers = php_server_pids(jeedom)
+    assert servers
+    for server in servers:
+        os.kill(server, signal.SIGSTOP)
+    try:
+        time.sleep(25)
+        status = api(jeedom, "/api/status")  # the daemon still serves, reads the gateway
+        assert status["stale"] is False
+        assert status["outputs"]["jeedom"]["state"] == "failing"
+        published = status["outputs"]["jeedom"]["published"]
+    finally:
+        for server in servers:
+            os.kill(server, signal.SIGCONT)
+    back = wait_for(
+        "the Jeedom output to recover",
+        lambda: (s := api(jeedom, "/api/status")["outputs"]["jeedom"]) and s["state"] == "ok" and s,
+        timeout=40,
+    )
+    assert back["published"] - published <= 3  # the latest values, not 25 s of backlog
+    assert back["dropped_busy"] > 0
+    assert os.path.exists(f"/proc/{pid}")
+    text = log.read_text(errors="replace")
+    assert text.count("output jeedom failing") == failing_before + 1  # logged once, not per tick
+    assert text.count("output jeedom recovered") >= 1
+
+
+def test_killed_daemon_is_restarted_by_jeedoms_check(jeedom: Jeedom, sims: Simulators) -> None:
+    configure(jeedom, sims.get("single-phase"), widget="1")
+    pid = running(jeedom)
+    last = datetime.strptime(jeedom.daemon()["last_launch"], "%Y-%m-%d %H:%M:%S")
+    time.sleep(max(0.0, 46 - (datetime.now() - last).total_seconds()))  # Jeedom's 45 s guard
+    os.kill(pid, signal.SIGKILL)
+    wait_for("Jeedom to see the daemon dead", lambda: jeedom.daemon()["state"] == "nok", timeout=30)
+    jeedom.jctl("call", "plugin::checkDeamon")  # what Jeedom's cron runs every 5 min
+    wait_for("the daemon restarted", lambda: jeedom.daemon()["state"] == "ok", timeout=40)
+    assert daemon_pid(jeedom) != pid
+    serving(jeedom, sims.get("single-phase")["serial"])

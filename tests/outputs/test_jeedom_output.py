@@ -44,7 +44,8 @@ def document(
         "voltage_v": 231.26,
         "health": {"gateway_online": not stale, "token_days_left": 300.0},
         "inverters": [{"serial": "4821", "power_w": 250.0, "max_power_w": 300.0, "today_wh": 900.0}],
-        "control": {"stages": [{"name": f"s{n}", "state": {"on": n == 1}} for n in range(1, stages + 1)]},
+        "control": {"stages": [{"name": f"s{n}", "state": {"confirmed_on": n == 1}}
+                               for n in range(1, stages + 1)]},
     }  # fmt: skip
 
 
@@ -65,6 +66,16 @@ def test_single_layout_one_equipment_plus_one_per_inverter() -> None:
     )  # fmt: skip
     assert cmds["gatewayOnline"].sub_type == "binary"
     assert set(commands(p, "4821")) == {"Watt", "maxWatt", "calWH"}
+
+
+def test_inverter_device_data_figures_only_where_the_gateway_gives_them() -> None:
+    doc = document()
+    doc["inverters"].append({"serial": "4822", "power_w": 240.0, "temperature_c": 41.5, "dc_voltage_v": None})
+    p = plan(doc, "single")
+    assert set(commands(p, "4821")) == {"Watt", "maxWatt", "calWH"}
+    assert set(commands(p, "4822")) == {"Watt", "maxWatt", "calWH", "temperature"}
+    batch, _ = changes(p, doc, {}, T0, refresh_s=300)
+    assert batch["4822"]["temperature"] == 41.5
 
 
 def test_three_phase_battery_split_layout_has_four_equipment_and_phase_commands() -> None:

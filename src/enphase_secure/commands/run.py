@@ -80,10 +80,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         logging.getLogger().setLevel(args.log_level)
     install_redaction()
-    companion = plugin.report_status if args.jeedom is not None else None
     try:
-        with plugin.pid_file(args.pid):
-            asyncio.run(serve(config, path, dry_run=args.dry_run, load=load, companion=companion))
+        with plugin.pid_file(args.pid):  # the Jeedom status runs whenever [publish.jeedom] is set
+            asyncio.run(serve(config, path, dry_run=args.dry_run, load=load, companion=plugin.report_status))
     except ExceptionGroup as group:
         # a start-up mistake (web.listen taken, state_dir unusable) is reported as one line, exit 2
         mistakes = group.subgroup(ConfigError)

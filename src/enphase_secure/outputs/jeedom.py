@@ -48,6 +48,7 @@ DEVICE_EQUIPMENT: Mapping[Device, tuple[str, str]] = {
 }
 LAYOUT_EQUIPMENT: tuple[str, ...] = (COMBINED, *(eq for eq, _ in DEVICE_EQUIPMENT.values()))
 MANUAL_MODES: Mapping[str, str] = {"on": "Marche", "off": "Arrêt", "auto": "Auto"}
+ORIGINAL_INVERTER_IDS = frozenset({"Watt", "maxWatt", "calWH"})  # always there; the others when known
 
 Getter = Callable[[Mapping[str, Any]], Any]
 
@@ -183,11 +184,15 @@ def plan(document: Mapping[str, Any], layout: str) -> Plan:
         bindings.extend(Binding(logical_id, c, get) for c, get in entries if get is not None)
     for inverter in document.get("inverters") or ():
         serial = str(inverter.get("serial"))
-        commands = tuple(info_command(Point(f)) for f in INVERTER_FIGURES if f.jeedom_id)
+        figures = [
+            f
+            for f in INVERTER_FIGURES
+            if f.jeedom_id in ORIGINAL_INVERTER_IDS or resolve(inverter, f.path) is not None
+        ]
+        commands = tuple(info_command(Point(f)) for f in figures)
         equipment.append(Equipment(serial, serial, commands))
         bindings.extend(
-            Binding(serial, c, _inverter_getter(serial, f))
-            for c, f in zip(commands, INVERTER_FIGURES, strict=True)
+            Binding(serial, c, _inverter_getter(serial, f)) for c, f in zip(commands, figures, strict=True)
         )
     return Plan(layout, tuple(equipment), tuple(bindings))
 
