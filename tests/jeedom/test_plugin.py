@@ -32,8 +32,9 @@ def daemon_pid(jeedom: Jeedom) -> int:
     return int((jeedom.dir / "tmp" / PLUGIN / "deamon.pid").read_text())
 
 
-def api(jeedom: Jeedom, path: str) -> Any:
-    port = jeedom.rpc("config::byKey", key="socketport", plugin=PLUGIN)
+def api(jeedom: Jeedom, path: str, port: int | None = None) -> Any:
+    """GET the daemon's own API (on 127.0.0.1:socketport)."""
+    port = port or int(jeedom.rpc("config::byKey", key="socketport", plugin=PLUGIN))
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -370,13 +371,14 @@ def test_jeedom_stopped_then_back_the_daemon_survives_and_resumes(jeedom: Jeedom
     wait_for("values flowing", lambda: api(jeedom, "/api/status")["outputs"]["jeedom"]["state"] == "ok")
     log = jeedom.dir / "www" / "log" / "enphasesecur_daemon"
     failing_before = log.read_text(errors="replace").count("output jeedom failing")
+    port = int(jeedom.rpc("config::byKey", key="socketport", plugin=PLUGIN))
     servers = php_server_pids(jeedom)
     assert servers
     for server in servers:
         os.kill(server, signal.SIGSTOP)
     try:
         time.sleep(25)
-        status = api(jeedom, "/api/status")  # the daemon still serves, reads the gateway
+        status = api(jeedom, "/api/status", port)  # the daemon still serves, reads the gateway
         assert status["stale"] is False
         assert status["outputs"]["jeedom"]["state"] == "failing"
         published = status["outputs"]["jeedom"]["published"]
