@@ -19,7 +19,7 @@ def files(root: Path):
             yield path
 
 
-entries = [(p, f"{top}/{p.relative_to(plugin)}") for p in files(plugin) if p.name != "build.sh"]
+entries = [(p, f"{top}/{p.relative_to(plugin)}") for p in files(plugin) if p.name not in ("build.sh", "phpcs.xml")]
 entries += [(p, f"{top}/resources/enphase-secure/{p.relative_to(repo)}") for p in files(repo / "src")]
 entries += [(repo / name, f"{top}/resources/enphase-secure/{name}") for name in ("pyproject.toml", "README.md")]
 entries += [(p, f"{top}/{p.relative_to(repo)}") for p in files(repo / "docs") if p.suffix == ".md"]

@@ -14,5 +14,7 @@ function enphasesecur_update() {
 
 function enphasesecur_remove() {
 	enphasesecur::deamon_stop();
-	@unlink(enphasesecur::configFile());
+	if (file_exists(enphasesecur::configFile())) {
+		unlink(enphasesecur::configFile());
+	}
 }

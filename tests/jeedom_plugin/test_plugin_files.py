@@ -69,3 +69,15 @@ def test_build_zip_has_one_top_folder_with_the_plugin_and_the_package(tmp_path: 
     ):
         assert f"enphasesecur/{needed}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith("build.sh")]
+
+
+def test_phpcs_static_check() -> None:
+    phpcs = shutil.which("phpcs")
+    assert phpcs, "phpcs is needed (Debian package php-codesniffer; scripts/test installs it)"
+    done = subprocess.run(
+        [phpcs, "--standard=" + str(PLUGIN / "phpcs.xml"), "--report=emacs", str(PLUGIN)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

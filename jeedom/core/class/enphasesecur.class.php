@@ -122,10 +122,10 @@ class enphasesecur extends eqLogic {
 		}
 		$pid_file = self::pidFile();
 		if (file_exists($pid_file)) {
-			if (@posix_getsid((int) trim(file_get_contents($pid_file)))) {
+			if (posix_getsid((int) trim(file_get_contents($pid_file)))) {
 				$return['state'] = 'ok';
 			} else {
-				@unlink($pid_file);
+				unlink($pid_file);
 			}
 		}
 		if (!file_exists(self::venv() . '/bin/python3')) {
@@ -175,14 +175,17 @@ class enphasesecur extends eqLogic {
 		$pid = (int) trim(file_get_contents($pid_file));
 		if ($pid > 1) {
 			posix_kill($pid, 15);
-			for ($i = 0; $i < 50 && @posix_getsid($pid); $i++) {
+			$tries = 50;
+			while ($tries-- > 0 && posix_getsid($pid)) {
 				usleep(100000);
 			}
-			if (@posix_getsid($pid)) {
+			if (posix_getsid($pid)) {
 				posix_kill($pid, 9);
 			}
 		}
-		@unlink($pid_file);
+		if (file_exists($pid_file)) {
+			unlink($pid_file);
+		}
 	}
 
 	/* The daemon's "status" heartbeat: shown in the daemon view; answered by rewriting its config. */

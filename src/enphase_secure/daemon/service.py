@@ -196,7 +196,7 @@ class Daemon:
             await self._start_web()
             stack.push_async_callback(self._stop_web)
             await self._start_outputs()
-            stack.push_async_callback(self._bus.stop)
+            stack.push_async_callback(self._stop_outputs)  # the bus of the day: a reload replaces it
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
             self.ready.set()
             try:
@@ -259,6 +259,9 @@ class Daemon:
             await control.restore()
         self._control = control
         self._control_task = asyncio.create_task(control.run(), name="control")
+
+    async def _stop_outputs(self) -> None:
+        await self._bus.stop()
 
     async def _start_outputs(self) -> None:
         self._bus = OutputBus(
