@@ -159,7 +159,7 @@ async def main() -> None:
             elapsed = time.perf_counter() - started
         print(
             f"insert: {len(snapshots)} ticks in {elapsed:.1f} s = {len(snapshots) / elapsed:,.0f} ticks/s"
-            f" ({elapsed / len(snapshots) * 1e3:.2f} ms per tick, one transaction each)"
+            f" ({elapsed / len(snapshots) * 1e3:.2f} ms per tick, written in batches)"
         )
 
         scale = 86_400 / args.ticks

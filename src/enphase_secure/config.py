@@ -193,6 +193,13 @@ class PublishConfig(_Section):
 class StorageConfig(_Section):
     state_dir: Path = DEFAULT_STATE_DIR
     url: str | None = Field(default=None, description="default: sqlite:///<state_dir>/history.db")
+    raw_interval_s: float | None = Field(
+        default=None,
+        ge=1.0,
+        le=3600.0,
+        description="one raw history point per this many seconds (fewer disk writes); "
+        "default polling.interval_s. Minute, 15-minute and day series still count every tick.",
+    )
 
     @field_validator("url")
     @classmethod

@@ -157,7 +157,7 @@ def test_version_1_state_migrates_keeping_each_stage() -> None:
     assert (heater.on, heater.confirmed_on, heater.delivery, heater.intent) == (True, True, "confirmed", 0)
     assert (heater.switched_at_s, heater.stop_timer_since_s) == (4900.0, 4990.0)
     assert due(state, Instant(T0, 5000.0)) == ()
-    assert state.to_json(Instant(T0, 5000.0))["version"] == 2
+    assert state.to_json(Instant(T0, 5000.0))["version"] == 3
 
 
 def test_an_unconfirmed_intent_is_due_at_once_when_taken_over() -> None:
@@ -189,4 +189,4 @@ def test_bad_version_2_fields_are_named(field: str, value: object, message: str)
 
 def test_an_unknown_version_is_refused() -> None:
     with pytest.raises(StorageError, match="version"):
-        ControllerState.from_json({"version": 3, "stages": []}, at(0))
+        ControllerState.from_json({"version": 4, "stages": []}, at(0))

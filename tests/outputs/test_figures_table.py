@@ -46,7 +46,12 @@ def document(phase_count: int, meters: list[str], storage: bool) -> dict[str, An
         "storage": {"power_w": -800.0, "soc_pct": 55.0} if storage else None,
         "production": {"power_w": 3000.0, "phases_w": [1000.0, 1100.0, 900.0][:phase_count]},
         "grid": {"import_w": 10.0, "phases": [{"import_w": 5.0}, {"import_w": 0.0}, {"import_w": 5.0}]},
-        "control": {"stages": [{"state": {"confirmed_on": True}}, {"state": {"confirmed_on": False}}]},
+        "control": {
+            "stages": [
+                {"state": {"confirmed_on": True}, "runtime_today_h": 1.5, "energy_today_wh": 3000.0},
+                {"state": {"confirmed_on": False}, "runtime_today_h": 0.0, "energy_today_wh": 0.0},
+            ]
+        },
     }
 
 
@@ -94,9 +99,17 @@ def test_values_come_from_the_document() -> None:
 def test_stage_points() -> None:
     data = document(1, ["production"], False)
     points = stage_points(data)
-    assert [p.jeedom_id for p in points] == ["autoconso1", "autoconso2"]
-    assert [p.value(data) for p in points] == [True, False]
-    assert all(p.figure.traits.binary for p in points)
+    assert [p.jeedom_id for p in points] == [
+        "autoconso1",
+        "autoconso1_duree",
+        "autoconso1_energie",
+        "autoconso2",
+        "autoconso2_duree",
+        "autoconso2_energie",
+    ]
+    assert [p.value(data) for p in points] == [True, 1.5, 3000.0, False, 0.0, 0.0]
+    assert [p.figure.traits.binary for p in points] == [True, False, False] * 2
+    assert [p.figure.traits.unit for p in points][:3] == [None, "h", "Wh"]
 
 
 def test_resolve_tolerates_missing_steps() -> None:
@@ -149,7 +162,9 @@ def test_every_path_exists_in_the_snapshot_contract() -> None:
         gateway_consumption=GatewayConsumption(power_w=1.0, phases_w=three),
     )
     data = Update(snapshot, Health(gateway_online=True)).document
-    data["control"] = {"stages": [{"state": {"confirmed_on": True}}]}
+    data["control"] = {
+        "stages": [{"state": {"confirmed_on": True}, "runtime_today_h": 1.0, "energy_today_wh": 2.0}]
+    }
     shape = SiteShape(phase_count=3, consumption_ct=True, storage=True)
     missing = [p.path for p in site_points(shape) + stage_points(data) if not _has_path(data, p.path)]
     assert missing == []

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import re
 import ssl
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -35,3 +40,30 @@ def no_verify_context() -> ssl.SSLContext:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+READY = re.compile(r"^gateway (https://127\.0\.0\.1:\d+) cloud (http://127\.0\.0\.1:\d+) serial (\S+)$")
+
+
+@asynccontextmanager
+async def simulate(*flags: str) -> AsyncIterator[re.Match[str]]:
+    """`enphase-secure simulate FLAGS` in a subprocess; its ready line, matched by READY."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "enphase_secure.cli",
+        "simulate",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode().strip()
+        ready = READY.match(line)
+        assert ready, line
+        yield ready
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0

@@ -1,42 +1,12 @@
 from __future__ import annotations
 
-import asyncio
-import re
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import pytest
-from simulator_helpers import BATTERY_FOLDER, bearer
+from simulator_helpers import BATTERY_FOLDER, bearer, simulate
 
 from enphase_secure.cli import main
-
-READY = re.compile(r"^gateway (https://127\.0\.0\.1:\d+) cloud (http://127\.0\.0\.1:\d+) serial (\S+)$")
-
-
-@asynccontextmanager
-async def simulate(*flags: str) -> AsyncIterator[re.Match[str]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "enphase_secure.cli",
-        "simulate",
-        *flags,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode().strip()
-        ready = READY.match(line)
-        assert ready, line
-        yield ready
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        assert await asyncio.wait_for(process.wait(), 10) == 0
 
 
 async def test_simulate_replay_prints_one_line_and_serves(

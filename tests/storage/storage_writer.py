@@ -1,25 +1,52 @@
-"""A history writer for the crash test: appends one tick per simulated second, from ``start`` on, and
+"""A history writer for the crash test, shaped like the daemon's fast loop: one tick per simulated
+second from tick ``first`` on, a production lifetime counter growing 3 Wh a tick, day counters kept by
+the real energy code and stored with every history batch (``keep_state``, as the daemon does). It
 prints each tick's index once its append has returned, until it is killed."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from storage_snapshots import make_snapshot
 
-from enphase_secure.storage import open_history
+from enphase_secure.energy.daycounters import DayCounters
+from enphase_secure.storage import HistorySettings, open_history
+
+ZONE = ZoneInfo("Europe/Paris")
+MIDNIGHT_TICK = 90
+T0 = datetime(2026, 6, 2, tzinfo=ZONE) - timedelta(seconds=MIDNIGHT_TICK)  # tick 90 is local midnight
+STATE_KEY = "day_counters"
+FLUSH_INTERVAL_S = 45.0
+
+
+def tick_time(index: int) -> datetime:
+    return T0 + timedelta(seconds=index)
+
+
+def lifetime_wh(index: int) -> float:
+    return 100_000.0 + 3.0 * index
 
 
 async def main(url: str, first: int) -> None:
-    t0 = datetime(2026, 6, 1, tzinfo=UTC)
-    async with await open_history(url) as history:
+    settings = HistorySettings(timezone=ZONE.key, flush_interval_s=FLUSH_INTERVAL_S)
+    async with await open_history(url, settings=settings) as history:
+        saved = await history.get_state(STATE_KEY)
+        counters = DayCounters.from_json(saved) if saved is not None else DayCounters.empty()
+        history.keep_state(STATE_KEY, lambda: counters.to_json())  # noqa: PLW0108 (counters is rebound)
         index = first
         while True:
-            await history.append(
-                make_snapshot(t0 + timedelta(seconds=index), production_w=float(index % 1000), net_w=-1.0)
+            at = tick_time(index)
+            counters = counters.update({"production": lifetime_wh(index)}, at, ZONE)
+            today = counters.today("production", at, ZONE)
+            snapshot = make_snapshot(at, production_w=10_800.0, production_lifetime_wh=lifetime_wh(index))
+            snapshot = replace(
+                snapshot, production=replace(snapshot.production, today_wh=today.wh if today else None)
             )
+            await history.append(snapshot)
             print(index, flush=True)
             index += 1
 

@@ -51,7 +51,7 @@ def test_fold_gives_exact_mean_min_max_and_last_counter() -> None:
         bucket = fold(bucket, 60, _values(power, lifetime))
     assert bucket is not None
     assert bucket.ticks == 4
-    assert bucket.gauges[PRODUCTION] == GaugeStats(count=3, total=380, low=-20, high=300)
+    assert bucket.gauges[PRODUCTION] == GaugeStats(n=3, total=380, low=-20, high=300)
     assert bucket.counters[LIFETIME] == 5004
     assert bucket.gauges[PRODUCTION + 1] is None  # a field never seen in the bucket
 

@@ -29,6 +29,8 @@ TEMPLATE_NAMES = frozenset(
         "surplus_w",
         "battery_power_w",
         "battery_soc_pct",
+        "level_pct",
+        "power_w",
         *(f"phase{p}_{way}_w" for p in PHASES for way in ("import", "export")),
     }
 )
@@ -53,6 +55,7 @@ def render(template: Template, values: Mapping[str, str]) -> str:
 def template_values(command: Command, snapshot: Snapshot | None) -> dict[str, str]:
     values = dict.fromkeys(TEMPLATE_NAMES, UNKNOWN)
     values.update(stage=command.stage, action=command.action, reason=command.reason)
+    values.update(level_pct=_number(command.level_pct), power_w=_number(command.power_w))
     if snapshot is None:
         return values
     grid, storage = snapshot.grid, snapshot.storage

@@ -32,6 +32,11 @@ Consequences, each one tested:
   start in priority order and stop in reverse);
 * without ``load_w`` (0) the thresholds apply to the measured surplus as it is.
 
+A proportional stage (``control.proportional``) draws its level, and its PI reads the meter as
+it is (minus what the higher stages draw but the meter does not show yet): it takes what the
+higher-priority stages leave. A higher-priority proportional stage's headroom (``max_w`` − its
+level) is taken off what every lower stage sees: they get the surplus once it runs at full power.
+
 Per stage, in this order of precedence:
 
 1. ``enabled = false`` (stage or ``[control]``): its ``off`` command is sent once, then nothing.
@@ -46,6 +51,14 @@ Per stage, in this order of precedence:
    On -> off when ``available < stop_below_w`` or the battery or window condition fails, for
    ``stop_delay_s``, and on for at least ``min_on_s``. A timer restarts whenever its condition
    drops, even for one reading.
+5. Daily runtime (``control.runtime``), within 4: once ``max_daily_runtime_h`` is reached the stage
+   switches off at once and stays off for the rest of its runtime day; in a catch-up window, a
+   stage short of ``min_daily_runtime_h`` switches on when it must to finish by the window's end,
+   whatever the surplus, the battery and ``windows`` (it runs on the grid; no delay, no
+   ``min_off_s``), and off at once when the minimum is reached. Solar runtime counts first: a stage
+   the sun keeps on is left alone until the catch-up would need it anyway.
+
+Every step first adds the confirmed-on time since the previous step to each stage's runtime.
 """
 
 from __future__ import annotations
@@ -54,6 +67,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from enphase_secure.control import proportional, runtime
 from enphase_secure.control.settings import ControlSettings, StageSettings
 from enphase_secure.control.state import ControllerState, Instant, StageState
 from enphase_secure.control.surplus import battery_soc_pct, measured_surplus_w
@@ -66,7 +80,8 @@ Switch = Literal["on", "off"]
 class Command:
     """Switch ``stage`` on or off; ``dry_run`` commands are logged and published, never run.
 
-    ``intent`` is the stage's intent number this command delivers (``StageState.intent``).
+    ``intent`` is the stage's intent number this command delivers (``StageState.intent``); a
+    proportional stage's command carries its level (``action`` "off" at level 0).
     """
 
     stage: str
@@ -74,12 +89,23 @@ class Command:
     reason: str
     dry_run: bool = False
     intent: int = 0
+    level_pct: float | None = None
+    power_w: float | None = None
+
+    @classmethod
+    def delivering(cls, state: StageState, reason: str, *, dry_run: bool) -> Command:
+        """The command of ``state``'s current intent."""
+        action: Switch = "on" if state.on else "off"
+        return cls(state.name, action, reason, dry_run, state.intent, state.level_pct, state.level_w)
 
 
 def step(
     settings: ControlSettings, state: ControllerState, reading: Snapshot | None, now: Instant
 ) -> tuple[ControllerState, tuple[Command, ...]]:
-    previous = {stage.name: state.stage(stage.name) for stage in settings.stages}
+    previous = {
+        stage.name: runtime.account(stage, state.stage(stage.name), now, settings.timezone)
+        for stage in settings.stages
+    }
     decided: dict[str, StageState] = {}
     commands: list[Command] = []
     for rank, stage in enumerate(settings.stages):
@@ -89,7 +115,7 @@ def step(
         )
         decided[stage.name] = new
         if switch is not None:
-            commands.append(Command(stage.name, switch, new.reason, settings.dry_run, new.intent))
+            commands.append(Command.delivering(new, new.reason, dry_run=settings.dry_run))
     return ControllerState(stages=tuple(decided.values())), tuple(commands)
 
 
@@ -104,7 +130,7 @@ def shutdown(
             continue
         new = _switch(prev, on=False, now=now, reason='daemon stopping (on_shutdown = "off")')
         state = state.replaced(new)
-        commands.append(Command(stage.name, "off", new.reason, settings.dry_run, new.intent))
+        commands.append(Command.delivering(new, new.reason, dry_run=settings.dry_run))
     return state, tuple(commands)
 
 
@@ -124,15 +150,22 @@ def _available_w(
     same_meter = [
         (i, other) for i, other in enumerate(settings.stages) if stage.phase in ("total", other.phase)
     ]
-    own_and_lower = sum(other.load_w for i, other in same_meter if i >= rank and previous[other.name].running)
-    higher_not_on_meter_yet = sum(
-        other.load_w
-        for i, other in same_meter
-        if i < rank and decided[other.name].running and not _settled(decided[other.name], settings, now)
-    )
+    own_and_lower = sum(_drawn_w(other, previous[other.name]) for i, other in same_meter if i >= rank)
+    higher = [(other, decided[other.name]) for i, other in same_meter if i < rank]
+    higher_not_on_meter_yet = sum(_drawn_w(o, d) for o, d in higher if not _settled(d, settings, now))
+    higher_headroom = sum(o.proportional.max_w - _drawn_w(o, d) for o, d in higher if o.proportional)
+    if stage.proportional is not None:  # its PI reads the meter as it is, its own draw included
+        return measured - higher_not_on_meter_yet - higher_headroom
     if previous[stage.name].on:
-        return measured + own_and_lower
-    return measured + own_and_lower - higher_not_on_meter_yet
+        return measured + own_and_lower - higher_headroom
+    return measured + own_and_lower - higher_not_on_meter_yet - higher_headroom
+
+
+def _drawn_w(stage: StageSettings, state: StageState) -> float:
+    """What a stage's load draws as the controller intends it (its level, for a proportional one)."""
+    if not state.running:
+        return 0.0
+    return stage.load_w if state.level_w is None else state.level_w
 
 
 def _settled(state: StageState, settings: ControlSettings, now: Instant) -> bool:
@@ -157,6 +190,8 @@ def _decide(
         why = "control disabled ([control] enabled = false)" if not settings.enabled else "stage disabled"
         return _switch(prev, on=False, now=now, reason=why, disabled=True), "off"
     prev = dataclasses.replace(prev, disabled=False)
+    if stage.proportional is not None:
+        return _decide_level(settings, stage, prev, surplus_w=available, reading=reading, now=now)
     if prev.mode != "auto":
         target = prev.mode == "on"
         if prev.on == target:
@@ -165,6 +200,9 @@ def _decide(
     if available is None:
         return _without_data(settings, stage, prev, now)
     prev = dataclasses.replace(prev, unknown_since_s=None, failsafe=False)
+    daily = _daily(settings, stage, prev, now)
+    if daily is not None:
+        return daily
     blocked = _blocked_by(settings, stage, reading, now)
     if prev.on:
         if blocked is not None:
@@ -180,6 +218,78 @@ def _decide(
         return _hold(prev, f"off: surplus {available:.0f} W <= start_above_w {stage.start_above_w:g} W"), None
     why = f"surplus {available:.0f} W > start_above_w {stage.start_above_w:g} W"
     return _run_timer(prev, stage, "start", why=why, now=now)
+
+
+def _decide_level(
+    settings: ControlSettings,
+    stage: StageSettings,
+    prev: StageState,
+    *,
+    surplus_w: float | None,
+    reading: Snapshot | None,
+    now: Instant,
+) -> tuple[StageState, Switch | None]:
+    """A proportional stage: manual full or zero, level 0 when blind or blocked, else the PI loop."""
+    pi = stage.proportional
+    assert pi is not None
+    level_w = prev.level_w or 0.0
+    if prev.mode != "auto":
+        return _set_level(
+            prev, pi, pi.max_w if prev.mode == "on" else 0.0, f"manual override: {prev.mode}", now
+        )
+    blocked = "fail-safe: no fresh data" if surplus_w is None else _blocked_by(settings, stage, reading, now)
+    if blocked is not None:
+        return _set_level(dataclasses.replace(prev, pi_integral_w=0.0), pi, 0.0, f"level 0: {blocked}", now)
+    if prev.level_at_s is not None and _seconds(prev.level_at_s, now) < pi.min_interval_s:
+        return prev, None
+    assert surplus_w is not None
+    grid_w = -surplus_w
+    new = proportional.regulate(pi, level_w=level_w, integral_w=prev.pi_integral_w, grid_w=grid_w)
+    updated = dataclasses.replace(prev, pi_integral_w=new.integral_w, level_at_s=now.mono_s)
+    why = f"grid {grid_w:.0f} W, target {pi.target_grid_w:g} W"
+    if not new.send:
+        return dataclasses.replace(
+            updated, reason=f"level {proportional.percent(pi, level_w):g} % ({level_w:.0f} W): {why}"
+        ), None
+    return _set_level(updated, pi, new.level_w, why, now)
+
+
+def _set_level(
+    prev: StageState, pi: proportional.ProportionalSettings, level_w: float, why: str, now: Instant
+) -> tuple[StageState, Switch | None]:
+    """A new level as a new intent ("off" at 0); nothing when it is the level already intended."""
+    pct = proportional.percent(pi, level_w)
+    reason = f"level {pct:g} % ({level_w:.0f} W): {why}"
+    if prev.level_w is not None and prev.level_w == level_w and prev.on == (level_w > 0):
+        return dataclasses.replace(prev, reason=reason), None
+    new = _switch(prev, on=level_w > 0, now=now, reason=reason)
+    new = dataclasses.replace(new, level_w=level_w, level_pct=pct, level_at_s=now.mono_s)
+    return new, "on" if new.on else "off"
+
+
+def _daily(
+    settings: ControlSettings, stage: StageSettings, prev: StageState, now: Instant
+) -> tuple[StageState, Switch | None] | None:
+    """The daily runtime's decision (cap, catch-up), or None: the surplus decides."""
+    capped = runtime.over_maximum(stage, prev)
+    if capped is not None:
+        if prev.on:
+            return _switch(prev, on=False, now=now, reason=capped), "off"
+        return _hold(prev, f"off: {capped}"), None
+    plan = runtime.catch_up(stage, prev, now, settings.timezone)
+    if prev.on and prev.catch_up:
+        if plan is not None:
+            return _hold(prev, f"on: {plan.reason()}"), None
+        done = (
+            f"catch-up done: {runtime.duration(prev.runtime_s)} of "
+            f"{runtime.duration(stage.min_daily_runtime_h * 3600)} today"
+        )
+        return _switch(prev, on=False, now=now, reason=done), "off"
+    if plan is None or not plan.due:
+        return None
+    if prev.on:
+        return _hold(dataclasses.replace(prev, catch_up=True), f"on: {plan.reason()}"), None
+    return _switch(prev, on=True, now=now, reason=plan.reason(), catch_up=True), "on"
 
 
 def _run_timer(
@@ -249,7 +359,14 @@ def _blocked_by(
 
 
 def _switch(
-    prev: StageState, *, on: bool, now: Instant, reason: str, disabled: bool = False, failsafe: bool = False
+    prev: StageState,
+    *,
+    on: bool,
+    now: Instant,
+    reason: str,
+    disabled: bool = False,
+    failsafe: bool = False,
+    catch_up: bool = False,
 ) -> StageState:
     """A new intent: pending until its actions confirm it (``control.delivery``)."""
     return dataclasses.replace(
@@ -260,6 +377,9 @@ def _switch(
         stop_timer_since_s=None,
         disabled=disabled,
         failsafe=failsafe,
+        catch_up=catch_up,
+        level_w=prev.level_w if on or prev.level_w is None else 0.0,
+        level_pct=prev.level_pct if on or prev.level_pct is None else 0.0,
         reason=reason,
         delivery="pending",
         intent=prev.intent + 1,

@@ -66,5 +66,5 @@ def resume(state: ControllerState, now: Instant) -> ControllerState:
 def resend(stage: StageState, *, dry_run: bool) -> tuple[StageState, Command]:
     """Another try of ``stage``'s intent: its command, and the stage no longer due meanwhile."""
     why = f"retry {stage.attempts}: {stage.last_error}" if stage.last_error else "re-sent after a restart"
-    command = Command(stage.name, "on" if stage.on else "off", why, dry_run, stage.intent)
+    command = Command.delivering(stage, why, dry_run=dry_run)
     return dataclasses.replace(stage, retry_at_s=None), command

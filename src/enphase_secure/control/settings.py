@@ -13,6 +13,7 @@ from typing import Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from enphase_secure.control.fields import Fields
+from enphase_secure.control.proportional import ProportionalSettings
 from enphase_secure.errors import ConfigError
 
 Phase = Literal[1, 2, 3, "total"]
@@ -66,6 +67,11 @@ class StageSettings:
     safe_state: SafeState = "off"
     on_shutdown: OnShutdown = "leave"  # on SIGTERM: leave the load as it is, or switch it off
     enabled: bool = True
+    min_daily_runtime_h: float = 0.0  # made up in the catch-up windows when the sun fell short
+    max_daily_runtime_h: float | None = None
+    catch_up_windows: tuple[TimeWindow, ...] = ()
+    day_starts_at: time = time(0)  # local time the runtime day begins
+    proportional: ProportionalSettings | None = None  # kind = "proportional": a dimmer, not a switch
 
     @classmethod
     def from_mapping(
@@ -80,10 +86,15 @@ class StageSettings:
             phase = phase_raw
         else:
             raise ConfigError(f"{f.key('phase')}: {phase_raw!r} is not 1, 2, 3 or 'total'")
+        proportional = (
+            ProportionalSettings.from_fields(f)
+            if f.choice("kind", ("switch", "proportional"), "switch") == "proportional"
+            else None
+        )
         stage = cls(
             name=f.required_str("name"),
-            start_above_w=f.required_number("start_above_w"),
-            stop_below_w=f.required_number("stop_below_w"),
+            start_above_w=f.required_number("start_above_w") if proportional is None else 0.0,
+            stop_below_w=f.required_number("stop_below_w") if proportional is None else 0.0,
             start_delay_s=f.number("start_delay_s", 60.0, minimum=0),
             stop_delay_s=f.number("stop_delay_s", 60.0, minimum=0),
             min_on_s=f.number("min_on_s", 0.0, minimum=0),
@@ -92,22 +103,43 @@ class StageSettings:
             priority=f.integer("priority", 0, minimum=-1000, maximum=1000),
             phase=phase,
             min_soc_pct=f.optional_number("min_soc_pct", minimum=0, maximum=100),
-            windows=tuple(
-                TimeWindow.parse(text, f"{f.key('windows')}[{i}]")
-                for i, text in enumerate(f.str_list("windows"))
-            ),
+            windows=_windows(f, "windows"),
             surplus_includes_battery=f.boolean("surplus_includes_battery", surplus_includes_battery),
             safe_state=cast(SafeState, f.choice("safe_state", ("off", "on"), "off")),
             on_shutdown=cast(OnShutdown, f.choice("on_shutdown", ("leave", "off"), "leave")),
             enabled=f.boolean("enabled", True),
+            min_daily_runtime_h=f.number("min_daily_runtime_h", 0.0, minimum=0, maximum=24),
+            max_daily_runtime_h=f.optional_number("max_daily_runtime_h", minimum=0, maximum=24),
+            catch_up_windows=_windows(f, "catch_up_windows"),
+            day_starts_at=_day_start(f),
+            proportional=proportional,
         )
         f.done(also_allowed=ACTION_KEYS)
-        if stage.stop_below_w >= stage.start_above_w:
+        stage._check_runtime(f)
+        if proportional is None and stage.stop_below_w >= stage.start_above_w:
             raise ConfigError(
                 f"{f.key('stop_below_w')}: must be below start_above_w "
                 f"({stage.stop_below_w:g} >= {stage.start_above_w:g}), or the stage would flap"
             )
         return stage
+
+    def _check_runtime(self, f: Fields) -> None:
+        maximum = self.max_daily_runtime_h
+        if maximum is not None and maximum < self.min_daily_runtime_h:
+            raise ConfigError(
+                f"{f.key('max_daily_runtime_h')}: {maximum:g} is below min_daily_runtime_h "
+                f"{self.min_daily_runtime_h:g}"
+            )
+        if self.proportional is not None and (self.min_daily_runtime_h or maximum is not None):
+            raise ConfigError(
+                f"{f.key('min_daily_runtime_h')}: the daily runtime is for on/off stages, "
+                'not kind = "proportional"'
+            )
+        if self.min_daily_runtime_h and not self.catch_up_windows:
+            raise ConfigError(
+                f'{f.key("min_daily_runtime_h")}: needs catch_up_windows (e.g. ["22:00-06:00"]), '
+                "the hours in which the missing runtime is made up"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +193,20 @@ class ControlSettings:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+
+def _windows(f: Fields, name: str) -> tuple[TimeWindow, ...]:
+    return tuple(TimeWindow.parse(text, f"{f.key(name)}[{i}]") for i, text in enumerate(f.str_list(name)))
+
+
+def _day_start(f: Fields) -> time:
+    text = f.optional_str("day_starts_at")
+    if text is None:
+        return time(0)
+    try:
+        return _clock(text)
+    except ValueError as err:
+        raise ConfigError(f"{f.key('day_starts_at')}: {text!r} is not a local time like '12:00'") from err
 
 
 def _clock(text: str) -> time:

@@ -9,15 +9,16 @@ Intent and confirmation: ``on`` is what the controller decided; each switching i
 (a sequence number), ``pending`` until every action of it succeeded (``confirmed``), ``failed`` and
 retried with capped backoff (``control.delivery``) until then or until a newer intent supersedes it.
 
-Versions: 1 (on/off and timers only) migrates to 2 on reading, each stage's switch taken as
-confirmed, as version 1 believed it was.
+Versions: 1 (on/off and timers only) migrates on reading, each stage's switch taken as confirmed,
+as version 1 believed it was; 1 and 2 (no daily runtime) start today's runtime at zero. Version 3
+adds each stage's runtime day and its confirmed-on seconds (``control.runtime``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 
 from enphase_secure.errors import StorageError
@@ -26,8 +27,8 @@ Mode = Literal["auto", "on", "off"]
 MODES: tuple[Mode, ...] = ("auto", "on", "off")
 Delivery = Literal["confirmed", "pending", "failed"]
 DELIVERIES: tuple[Delivery, ...] = ("confirmed", "pending", "failed")
-STATE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+STATE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 TIMERS = ("switched_at", "start_timer_since", "stop_timer_since", "unknown_since")
 
 
@@ -70,6 +71,15 @@ class StageState:
     attempts: int = 0  # deliveries of this intent that failed
     retry_at_s: float | None = None
     last_error: str | None = None
+    runtime_day: date | None = None  # the runtime day ``runtime_s`` counts (``control.runtime``)
+    runtime_s: float = 0.0  # confirmed-on seconds in that day
+    counted_at_s: float | None = None  # runtime counted up to here; not saved (time down is not counted)
+    catch_up: bool = False  # switched on by the catch-up, which also switches it off
+    energy_wh: float = 0.0  # drawn in the runtime day: load_w (or the level) x confirmed-on time
+    level_w: float | None = None  # a proportional stage's intended level (None: an on/off stage)
+    level_pct: float | None = None
+    pi_integral_w: float = 0.0
+    level_at_s: float | None = None  # its last PI update
 
     @property
     def running(self) -> bool:
@@ -91,6 +101,14 @@ class StageState:
             "disabled": self.disabled,
             "failsafe": self.failsafe,
             "reason": self.reason,
+            "runtime_day": self.runtime_day.isoformat() if self.runtime_day else None,
+            "runtime_s": round(self.runtime_s, 1),
+            "catch_up": self.catch_up,
+            "energy_wh": round(self.energy_wh, 1),
+            "level_w": self.level_w,
+            "level_pct": self.level_pct,
+            "pi_integral_w": self.pi_integral_w,
+            "level_at": _iso(now.wall_of(self.level_at_s)),
         }
 
     @classmethod
@@ -124,13 +142,26 @@ class StageState:
         if confirmed_on is not None and not isinstance(confirmed_on, bool):
             raise StorageError(f"{where}: field 'confirmed_on' is not a boolean or null")
         error = data.get("last_error")
-        return dataclasses.replace(
+        delivered = dataclasses.replace(
             common,
             confirmed_on=confirmed_on,
             delivery=delivery,
             intent=_count(data, "intent", where),
             attempts=_count(data, "attempts", where),
             last_error=error if isinstance(error, str) else None,
+        )
+        if version == 2:
+            return delivered
+        return dataclasses.replace(
+            delivered,
+            runtime_day=_day(data, "runtime_day", where),
+            runtime_s=_seconds(data, "runtime_s", where),
+            catch_up=_bool(data, "catch_up", where),
+            energy_wh=_amount(data, "energy_wh", where),
+            level_w=_optional_amount(data, "level_w", where),
+            level_pct=_optional_amount(data, "level_pct", where),
+            pi_integral_w=_amount(data, "pi_integral_w", where),
+            level_at_s=now.mono_of(_time(data, "level_at", where)),
         )
 
 
@@ -190,6 +221,37 @@ def _count(data: dict[str, Any], key: str, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise StorageError(f"{where}: field {key!r} is not a count")
     return value
+
+
+def _seconds(data: dict[str, Any], key: str, where: str) -> float:
+    value = data.get(key, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86_400 * 2:
+        raise StorageError(f"{where}: field {key!r} is not a number of seconds in a day: {value!r}")
+    return float(value)
+
+
+def _amount(data: dict[str, Any], key: str, where: str) -> float:
+    value = _optional_amount(data, key, where)
+    return 0.0 if value is None else value
+
+
+def _optional_amount(data: dict[str, Any], key: str, where: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise StorageError(f"{where}: field {key!r} is not a non-negative number: {value!r}")
+    return float(value)
+
+
+def _day(data: dict[str, Any], key: str, where: str) -> date | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else date.fromisoformat("")
+    except ValueError as err:
+        raise StorageError(f"{where}: field {key!r} is not an ISO 8601 date: {value!r}") from err
 
 
 def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], default: str, where: str) -> Any:

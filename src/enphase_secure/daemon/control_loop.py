@@ -20,9 +20,10 @@ from typing import Any
 from ..actions.base import ActionOutcome
 from ..actions.registry import StageActions
 from ..actions.runner import ActionRunner
+from ..control import runtime
 from ..control.controller import Command, shutdown, step
 from ..control.delivery import delivered, due, resend, resume
-from ..control.settings import ControlSettings
+from ..control.settings import ControlSettings, StageSettings
 from ..control.state import MODES, ControllerState, Instant, Mode
 from ..energy.snapshot import Snapshot
 from ..errors import EnphaseSecureError, StorageError
@@ -91,6 +92,7 @@ class ControlLoop:
         before = self.state
         snapshot = self._latest()
         self.state, commands = step(self.settings, self.state, snapshot, now)
+        self._record_days_ended(before, now)
         switched = {c.stage for c in commands}
         retries = []
         for stage in due(self.state, now):
@@ -204,12 +206,40 @@ class ControlLoop:
         )
         self._spawn(self._record(event))
 
+    def _record_days_ended(self, before: ControllerState, now: Instant) -> None:
+        """A stage's runtime day ended: its runtime and energy go to the history as an event."""
+        if self._history is None:
+            return
+        for stage in self.settings.stages:
+            ended = before.stage(stage.name)
+            if ended.runtime_day is None or ended.runtime_day == self.state.stage(stage.name).runtime_day:
+                continue
+            energy_kwh = ended.energy_wh / 1000
+            action = (
+                f"runtime {ended.runtime_day.isoformat()}: {runtime.duration(ended.runtime_s)}, "
+                f"{energy_kwh:.2f} kWh"
+            )
+            event = Event(time=now.wall, stage=stage.name, action=action, ok=True, duration_s=ended.runtime_s)
+            self._spawn(self._record(event))
+
     async def _record(self, event: Event) -> None:
         assert self._history is not None
         try:
             await self._history.record_event(event)
         except StorageError as err:
             self._log.error("could not store an action outcome: %s", err)
+
+    def _runtime_view(self, stage: StageSettings, now: Instant) -> dict[str, Any]:
+        today_s, energy_wh = runtime.today(stage, self.state.stage(stage.name), now, self.settings.timezone)
+        return {
+            "kind": "switch" if stage.proportional is None else "proportional",
+            "min_daily_runtime_h": stage.min_daily_runtime_h,
+            "max_daily_runtime_h": stage.max_daily_runtime_h,
+            "catch_up_windows": [str(w) for w in stage.catch_up_windows],
+            "day_starts_at": f"{stage.day_starts_at:%H:%M}",
+            "runtime_today_h": round(today_s / 3600, 3),
+            "energy_today_wh": round(energy_wh, 1),
+        }
 
     def view(self) -> dict[str, Any]:
         """GET /api/control: stages, their state and timers, last decisions and action outcomes."""
@@ -233,6 +263,7 @@ class ControlLoop:
                     "min_off_s": stage.min_off_s,
                     "load_w": stage.load_w,
                     "on_shutdown": stage.on_shutdown,
+                    **self._runtime_view(stage, now),
                     "state": self.state.stage(stage.name).to_json(now),
                     "running": self.state.stage(stage.name).running,
                     "last_decision": self._decisions.get(stage.name),

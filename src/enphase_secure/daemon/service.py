@@ -46,7 +46,6 @@ from .stale import stale_snapshot
 
 Clock = Callable[[], datetime]
 SITE_STATE_KEY = "site_energy"
-SAVE_EVERY_S = 30.0
 REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
 PROBE_BACKOFF_CAP_S = 300.0
@@ -100,7 +99,6 @@ class Daemon:
         self._gateway_error: str | None = None
         self.gateway_failure: Exception | None = None  # the error behind _gateway_error
         self._token_expires: datetime | None = None
-        self._last_saved: datetime | None = None
         self._gateway_task: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
         self._bus = OutputBus([], clock=clock, logger=self._log)
@@ -191,6 +189,8 @@ class Daemon:
             self._history = await self._open_history()
             stack.push_async_callback(self._close_history)
             await self._restore_state()
+            # the day-counter state goes with every history batch (about once a minute) and at close
+            self._history.keep_state(SITE_STATE_KEY, self._site_state)
             await self._start_control(ControllerState())
             stack.push_async_callback(self._stop_control, shutting_down=True)
             await self._start_web()
@@ -205,7 +205,6 @@ class Daemon:
                 self._gateway_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._gateway_task
-                await self._save_state(force=True)
 
     async def apply_config(self, new: Config) -> None:
         """Hot reload: the gateway and polling sections restart the gateway loop, the rest applies live.
@@ -291,8 +290,10 @@ class Daemon:
         return control.state if control is not None else ControllerState()
 
     async def _open_history(self) -> History:
+        interval_s = self.config.polling.interval_s
         settings = HistorySettings(
-            timezone=self.config.site.timezone, raw_interval_s=self.config.polling.interval_s
+            timezone=self.config.site.timezone,
+            raw_interval_s=max(interval_s, self.config.storage.raw_interval_s or interval_s),
         )
         state_dir = self.config.storage.state_dir
         try:
@@ -303,7 +304,10 @@ class Daemon:
 
     async def _close_history(self) -> None:
         if self._history is not None:
-            await self._history.close()
+            try:
+                await self._history.close()
+            except StorageError as err:
+                self._log.error("could not write the last history batch and energy state: %s", err)
 
     async def _restore_state(self) -> None:
         assert self._history is not None
@@ -317,19 +321,8 @@ class Daemon:
         except EnphaseSecureError as err:
             self._log.error("saved energy state unreadable, day counters start afresh: %s", err)
 
-    async def _save_state(self, *, force: bool = False) -> None:
-        now = self._clock()
-        if self._history is None:
-            return
-        if not force and self._last_saved and (now - self._last_saved).total_seconds() < SAVE_EVERY_S:
-            return
-        try:
-            state = {"serial": self._site_serial, "energy": self._site.to_json()}
-            await self._history.put_state(SITE_STATE_KEY, state)
-        except StorageError as err:
-            self._log.error("could not save the energy state: %s", err)
-            return
-        self._last_saved = now
+    def _site_state(self) -> dict[str, Any]:
+        return {"serial": self._site_serial, "energy": self._site.to_json()}
 
     async def _start_web(self, listen: str | None = None) -> None:
         """Serve the API on ``listen`` (default: the config's), then stop the previous server if any.
@@ -544,7 +537,6 @@ class Daemon:
             self._gateway_error = None
             self.gateway_failure = None
         await self._publish(snapshot)
-        await self._save_state()
         outage_since, self._outage_since = self._outage_since, None
         if outage_since is not None and time.monotonic() - outage_since >= REBOOT_CHECK_AFTER_S:
             await self._check_firmware_after_outage()

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     AGE = "age"  # seconds since a device last reported
     ONLINE = "online"  # binary: the gateway answers
     STATE = "state"  # binary: a stage is on
+    RUNTIME_TODAY = "runtime_today"  # h a stage ran in its runtime day
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,9 @@ KINDS: Mapping[Kind, KindTraits] = {
     Kind.AGE: KindTraits("s", False, "duration", "measurement", "seconds", "gauge", "GENERIC_INFO"),
     Kind.ONLINE: KindTraits(None, False, "connectivity", None, "", "gauge", "GENERIC_INFO", binary=True),
     Kind.STATE: KindTraits(None, False, "running", None, "", "gauge", "ENERGY_STATE", binary=True),
+    Kind.RUNTIME_TODAY: KindTraits(
+        "h", False, "duration", "measurement", "hours", "gauge", "GENERIC_INFO", precision=2
+    ),
 }
 
 
@@ -309,9 +313,38 @@ def stage_figure(number: int) -> Figure:
     )
 
 
+def stage_runtime_figures(number: int) -> tuple[Figure, Figure]:
+    """Stage ``number``'s confirmed-on time and energy (``load_w`` x runtime) in its runtime day."""
+    where = f"control.stages.{number - 1}"
+    return (
+        Figure(
+            f"stage_{number}_runtime_today",
+            f"{where}.runtime_today_h",
+            Kind.RUNTIME_TODAY,
+            f"Durée autoconso {number} aujourd'hui",
+            f"Self-consumption stage {number} runtime today",
+            Device.PRODUCTION,
+            f"autoconso{number}_duree",
+        ),
+        Figure(
+            f"stage_{number}_energy_today",
+            f"{where}.energy_today_wh",
+            Kind.ENERGY_TODAY,
+            f"Énergie autoconso {number} aujourd'hui",
+            f"Self-consumption stage {number} energy today",
+            Device.PRODUCTION,
+            f"autoconso{number}_energie",
+        ),
+    )
+
+
 def stage_points(document: Mapping[str, Any]) -> tuple[Point, ...]:
     stages = resolve(document, "control.stages") or ()
-    return tuple(Point(stage_figure(n)) for n in range(1, len(stages) + 1))
+    return tuple(
+        Point(figure)
+        for n in range(1, len(stages) + 1)
+        for figure in (stage_figure(n), *stage_runtime_figures(n))
+    )
 
 
 def voltage_v(meters: Sequence[Mapping[str, Any]]) -> float | None:

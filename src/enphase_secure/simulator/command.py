@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .faults import parse_fault_spec
+from .latency import PROFILES, latency_profile
 from .replay import ReplaySource
 from .server import run_simulator
 from .source import DocumentSource
@@ -54,6 +55,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="kind[:key=value]...; kinds latency, timeout, status, reset, truncated_json, invalid_json; "
         "keys paths (comma-separated prefixes), count, delay_s, status. E.g. status:status=503:count=3",
+    )
+    parser.add_argument(
+        "--latency",
+        choices=PROFILES,
+        default="none",
+        help="per-path service times: real = a real gateway's (readings 0.1 s, production.json 1 s, "
+        "ensemble 0.3 s), one request at a time like its single worker",
     )
     parser.add_argument(
         "--nightly-gap",
@@ -98,6 +106,7 @@ async def serve(args: argparse.Namespace) -> None:
         token_lifetime_s=args.token_lifetime,
         faults=faults,
         nightly_gap=args.nightly_gap,
+        latency=latency_profile(args.latency),
     ) as sim:
         if args.token_file is not None:
             write_token(args.token_file, sim.issue_token())

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from ..errors import ConfigError
 from .clock import SimClock
+from .dimmer import Dimmers
 from .documents import GatewayRenderer
 from .model import SiteModel
 from .scenario import Scenario, builtin_names, load_scenario
@@ -71,6 +72,7 @@ class LiveSource:
             step_s=step_s if step_s is not None else step_for_speed(speed),
         )
         self.renderer = GatewayRenderer(self.model)
+        self.dimmers = Dimmers(self.model.phase_count, self._apply_dimmers, self.now)
         self._cache: dict[tuple[str, str], Document | None] = {}
         self._cache_version = -1
 
@@ -108,6 +110,10 @@ class LiveSource:
         self.sync()
         self.model.set_load(name, on)
 
+    def _apply_dimmers(self, per_phase_w: list[float]) -> None:
+        self.sync()
+        self.model.set_extra_load(per_phase_w)
+
     def clock_state(self) -> dict[str, Any]:
         return {
             "time": self.now().isoformat(),
@@ -137,6 +143,7 @@ class LiveSource:
             web.post("/simulator/loads/{name}/{state:on|off}", self._post_load),
             web.get("/simulator/clock", self._get_clock),
             web.post("/simulator/clock", self._post_clock),
+            *self.dimmers.routes(),
         ]
 
     async def _get_truth(self, _request: web.Request) -> web.Response:

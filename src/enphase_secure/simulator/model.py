@@ -100,6 +100,7 @@ class SiteModel:
         self.battery_capacity_wh = battery.capacity_wh * battery.units if battery else 0.0
         self.stored_wh = self.battery_capacity_wh * battery.soc_start_pct / 100.0 if battery else 0.0
         self.load_on = {load.name: load.on for load in scenario.loads}
+        self.extra_load_w = [0.0] * self.phase_count  # per phase: the dimmable loads (simulator.dimmer)
 
         self.step_index = 0
         self.t = start_ts
@@ -216,6 +217,7 @@ class SiteModel:
         for switchable in scenario.loads:
             if self.load_on[switchable.name]:
                 consumption[switchable.phase - 1] += switchable.power_w
+        consumption = [w + extra for w, extra in zip(consumption, self.extra_load_w, strict=True)]
         battery_phase = scenario.battery.phase - 1 if scenario.battery else 0
         self.battery_w = (
             battery_dispatch_w(
@@ -252,6 +254,10 @@ class SiteModel:
         if name not in self.load_on:
             raise KeyError(name)
         self.load_on[name] = on
+        self._compute_powers()
+
+    def set_extra_load(self, per_phase_w: list[float]) -> None:
+        self.extra_load_w = list(per_phase_w)
         self._compute_powers()
 
     # ---- derived views

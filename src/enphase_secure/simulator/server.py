@@ -21,6 +21,7 @@ from ..errors import ConfigError, TokenError
 from .auth import SESSION_COOKIE, GatewayAuth, SessionStore, TokenAuthority
 from .cloud import DEFAULT_ACCOUNTS, CloudAccount, FakeCloud
 from .faults import ActionKind, Fault, FaultKind, FaultSet, in_nightly_gap
+from .latency import LatencyProfile
 from .requestlog import RequestLog, RequestRecord
 from .source import Document, DocumentSource
 from .tls import server_ssl_context
@@ -105,12 +106,19 @@ class Gateway:
     """Request handling of one simulated gateway (auth, faults, request log, control API)."""
 
     def __init__(
-        self, *, source: DocumentSource, auth: GatewayAuth, faults: FaultSet, requests: RequestLog
+        self,
+        *,
+        source: DocumentSource,
+        auth: GatewayAuth,
+        faults: FaultSet,
+        requests: RequestLog,
+        latency: LatencyProfile | None = None,
     ) -> None:
         self.source = source
         self.auth = auth
         self.faults = faults
         self.requests = requests
+        self.latency = latency or LatencyProfile("none")
         self.closing = asyncio.Event()
 
     def app(self) -> web.Application:
@@ -177,6 +185,7 @@ class Gateway:
                 return _drop_connection(request)
             if failure.kind is FaultKind.STATUS:
                 return _response(error_page(failure.status))
+        await self.latency.serve(path)
         if path == CHECK_JWT_PATH:
             return self._check_jwt(request)
         if path not in OPEN_PATHS and not self.auth.allows(
@@ -324,6 +333,7 @@ async def run_simulator(
     accounts: Sequence[CloudAccount] = DEFAULT_ACCOUNTS,
     faults: Sequence[Fault] = (),
     nightly_gap: bool = False,
+    latency: LatencyProfile | None = None,
 ) -> AsyncIterator[Simulator]:
     """Serve ``source`` as a gateway over HTTPS and a fake cloud over HTTP until the block exits."""
     host, port = parse_listen(listen, flag="--listen")
@@ -336,6 +346,7 @@ async def run_simulator(
         auth=GatewayAuth(serial=source.serial, authority=authority, sessions=SessionStore()),
         faults=fault_set,
         requests=RequestLog(),
+        latency=latency,
     )
     cloud = FakeCloud(
         authority=authority, serials={source.serial}, accounts=accounts, token_lifetime_s=token_lifetime_s

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .fields import COUNTERS, GAUGES
 
 StoredValues = Sequence[int | None]
 
 
-@dataclass(frozen=True, slots=True)
-class GaugeStats:
-    count: int
+class GaugeStats(NamedTuple):  # a tuple, not a dataclass: ~60 are made per tick
+    n: int  # ticks with a value (``count`` would hide tuple.count)
     total: int
     low: int
     high: int
-
-    def with_value(self, value: int) -> GaugeStats:
-        return GaugeStats(self.count + 1, self.total + value, min(self.low, value), max(self.high, value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +42,21 @@ def fold(bucket: Bucket | None, start: int, values: StoredValues) -> Bucket:
     current = bucket if bucket is not None and bucket.start == start else _empty(start)
     gauge_values = values[: len(GAUGES)]
     counter_values = values[len(GAUGES) :]
-    gauges = tuple(
-        stats
-        if value is None
-        else (GaugeStats(1, value, value, value) if stats is None else stats.with_value(value))
-        for stats, value in zip(current.gauges, gauge_values, strict=True)
-    )
+    gauges: list[GaugeStats | None] = []
+    for stats, value in zip(current.gauges, gauge_values, strict=True):
+        if value is None:
+            gauges.append(stats)
+        elif stats is None:
+            gauges.append(GaugeStats(1, value, value, value))
+        else:
+            count, total, low, high = stats
+            low = low if low < value else value
+            high = high if high > value else value
+            gauges.append(GaugeStats(count + 1, total + value, low, high))
     counters = tuple(
         last if value is None else value for last, value in zip(current.counters, counter_values, strict=True)
     )
-    return Bucket(start, current.ticks + 1, gauges, counters)
+    return Bucket(start, current.ticks + 1, tuple(gauges), counters)
 
 
 def aggregate_columns() -> tuple[str, ...]:
@@ -67,9 +69,7 @@ def bucket_row(bucket: Bucket) -> tuple[int | None, ...]:
     """``bucket`` then the values of ``aggregate_columns()``."""
     gauge_values: list[int | None] = []
     for stats in bucket.gauges:
-        gauge_values.extend(
-            (0, None, None, None) if stats is None else (stats.count, stats.total, stats.low, stats.high)
-        )
+        gauge_values.extend((0, None, None, None) if stats is None else stats)
     return (bucket.start, bucket.ticks, *gauge_values, *bucket.counters)
 
 

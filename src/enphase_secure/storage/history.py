@@ -1,8 +1,11 @@
 """The history store: every tick, its downsampled series, inverter reports, events and daemon state.
 
 ``History`` is the thin async adapter; the maths lives in downsample.py and resolution.py.
-One ``append`` is one transaction (raw tick, the open buckets, new inverter reports, due pruning),
-so a crash loses at most the tick being written.
+Writes are batched (SD cards wear out): ticks, open buckets and inverter reports wait in memory
+(batch.py) and go in one transaction every ``flush_interval_s``, when a bucket closes, with any
+state or event write, on ``flush()`` and at ``close()``. A crash loses at most the pending batch of
+raw points; reads merge the pending rows, so nothing waits to be seen. Day counters do not depend on
+it: they come from the lifetime counters and the baselines that ``put_state`` writes at once.
 SQL text is assembled only from fixed table names and the field registry (field_specs rejects unknown
 names), never from caller input: hence the S608 exemptions.
 """
@@ -21,9 +24,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..energy.snapshot import InverterState, Snapshot
 from ..errors import StorageError
 from .backend import Backend, Param, Statement
+from .batch import (
+    AGGREGATE_COLUMNS,
+    InverterRow,
+    PendingBatch,
+    aggregate_names,
+    aggregate_projection,
+    raw_projection,
+)
 from .connect import open_backend
-from .downsample import Bucket, aggregate_columns, bucket_from_row, bucket_row, fold
-from .fields import FIELDS, FieldKind, FieldSpec, encode_snapshot, field_specs
+from .downsample import Bucket, bucket_from_row, fold
+from .fields import FieldKind, FieldSpec, encode_snapshot, field_specs
 from .records import Event, InverterReport, Point, Sample, Series
 from .resolution import AGGREGATES, Resolution, Retention, bucket_start, pick_resolution
 from .schema import AGGREGATE_TABLES, migrate
@@ -35,26 +46,10 @@ class HistorySettings:
     timezone: str = "UTC"  # days of the 1day series start at local midnight there
     raw_interval_s: float = 1.0  # the raw series keeps the first tick of each such slot
     prune_interval_s: float = 3600.0
+    flush_interval_s: float = 60.0  # pending ticks are written at most this long after the oldest
 
 
-def _upsert(table: str, key: str, columns: Sequence[str]) -> str:
-    names = ", ".join((key, *columns))
-    marks = ", ".join("?" * (len(columns) + 1))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({key}) DO UPDATE SET {updates}"  # noqa: S608
-
-
-_TICK_UPSERT = _upsert("tick", "time_ms", ("stale", *(spec.name for spec in FIELDS)))
-_AGGREGATE_UPSERT = {
-    resolution: _upsert(AGGREGATE_TABLES[resolution.value], "bucket", aggregate_columns())
-    for resolution in AGGREGATES
-}
-_AGGREGATE_SELECT_COLUMNS = ", ".join(("bucket", *aggregate_columns()))
-_INVERTER_INSERT = (
-    "INSERT INTO inverter_report (serial, report_s, power_w, max_power_w, today_wh) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (serial, report_s) DO NOTHING"
-)
-_InverterRow = tuple[str, int, int | None, int | None, int | None]  # serial, report_s, power, max, today
+_AGGREGATE_SELECT_COLUMNS = ", ".join(AGGREGATE_COLUMNS)
 _STATE_UPSERT = (
     "INSERT INTO state (key, value, updated_ms) VALUES (?, ?, ?)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
@@ -90,7 +85,10 @@ class History:
         self._buckets: dict[Resolution, Bucket] = {}
         self._last_raw_slot: int | None = None
         self._last_inverter_report_s: dict[str, int] = {}
+        self._seen_inverter_report: dict[str, datetime] = {}  # last_report already looked at, by serial
         self._last_prune_ms: int | None = None
+        self._pending = PendingBatch()
+        self._kept_states: dict[str, Callable[[], Mapping[str, Any]]] = {}
 
     @property
     def url(self) -> str:
@@ -106,7 +104,26 @@ class History:
         await self.close()
 
     async def close(self) -> None:
-        await self._backend.close()
+        """Write what is pending, then close the database (closed even if that write fails)."""
+        try:
+            await self.flush()
+        finally:
+            await self._backend.close()
+
+    async def flush(self) -> None:
+        """Write the pending ticks, buckets and inverter reports now."""
+        async with self._lock:
+            await self._write([])
+
+    async def _write(self, statements: Sequence[Statement]) -> None:
+        """``statements``, the pending batch and the kept states in one transaction (the batch stays
+        pending on failure)."""
+        pending = self._pending
+        if not pending and not statements:
+            return
+        kept = [self._state_upsert(key, provider()) for key, provider in self._kept_states.items()]
+        await self._backend.write([*pending.statements(), *kept, *statements])
+        pending.clear()
 
     async def _resume(self) -> None:
         """Reload what ``append`` keeps in memory: the open buckets and the last raw and inverter times."""
@@ -129,43 +146,48 @@ class History:
     # -- writing ----------------------------------------------------------------------------------
 
     async def append(self, snapshot: Snapshot) -> None:
-        """Store one tick: raw (if its slot is new), downsampled series, new inverter reports."""
+        """Take one tick: raw (if its slot is new), downsampled series, new inverter reports.
+
+        Written with the pending batch when it is ``flush_interval_s`` old, when a bucket closes or
+        pruning is due; StorageError then, and the batch stays pending for the next try."""
         time_ms = _epoch_ms(snapshot.time, "snapshot time")
         values = encode_snapshot(snapshot)
         async with self._lock:
-            statements: list[Statement] = []
+            pending = self._pending
             raw_slot = self._raw_slot(time_ms)
-            if raw_slot != self._last_raw_slot:
-                statements.append((_TICK_UPSERT, (time_ms, int(snapshot.staleness.stale), *values)))
-            buckets = dict(self._buckets)
+            new_slot = raw_slot != self._last_raw_slot
+            pending.add_tick(time_ms, (time_ms, int(snapshot.staleness.stale), *values) if new_slot else None)
+            self._last_raw_slot = raw_slot
             if not snapshot.staleness.stale:
                 for resolution in AGGREGATES:
                     start = bucket_start(snapshot.time, resolution, self._zone)
-                    bucket = fold(buckets.get(resolution), start, values)
-                    if bucket is not buckets.get(resolution):
-                        buckets[resolution] = bucket
-                        statements.append((_AGGREGATE_UPSERT[resolution], bucket_row(bucket)))
-            reports = self._new_inverter_reports(snapshot.inverters)
-            statements.extend((_INVERTER_INSERT, report) for report in reports)
+                    before = self._buckets.get(resolution)
+                    bucket = fold(before, start, values)
+                    if bucket is not before:
+                        self._buckets[resolution] = bucket
+                        pending.put_bucket(resolution, bucket, closes=before)
+            for report in self._new_inverter_reports(snapshot.inverters):
+                pending.reports.append(report)
+                self._last_inverter_report_s[report[0]] = report[1]
             prune_due = (
                 self._last_prune_ms is None
                 or time_ms - self._last_prune_ms >= self._settings.prune_interval_s * 1000
             )
+            first_ms = pending.first_ms if pending.first_ms is not None else time_ms
             if prune_due:
-                statements.extend(self._prune_statements(snapshot.time))
-            await self._backend.write(statements)
-            self._buckets = buckets
-            self._last_raw_slot = raw_slot
-            for serial, report_s, *_ in reports:
-                self._last_inverter_report_s[serial] = report_s
-            if prune_due:
+                await self._write(self._prune_statements(snapshot.time))
                 self._last_prune_ms = time_ms
+            elif pending.bucket_closed or time_ms - first_ms >= self._settings.flush_interval_s * 1000:
+                await self._write([])
 
-    def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[_InverterRow]:
-        reports: list[_InverterRow] = []
+    def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[InverterRow]:
+        reports: list[InverterRow] = []
+        seen = self._seen_inverter_report
         for inverter in inverters:
-            if inverter.last_report is None:
+            # inverters report every 5-15 min: most ticks carry the report of the tick before
+            if inverter.last_report is None or seen.get(inverter.serial) == inverter.last_report:
                 continue
+            seen[inverter.serial] = inverter.last_report
             report_s = round(
                 _epoch_ms(inverter.last_report, f"inverter {inverter.serial} last_report") / 1000
             )
@@ -199,7 +221,7 @@ class History:
         """Delete what is older than its retention at ``now`` (``append`` does it every prune interval)."""
         _epoch_ms(now, "prune time")
         async with self._lock:
-            await self._backend.write(self._prune_statements(now))
+            await self._write(self._prune_statements(now))
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -227,10 +249,19 @@ class History:
         )
         if chosen is Resolution.RAW:
             columns = ", ".join(spec.name for spec in specs)
-            rows = await self._backend.query(
-                f"SELECT time_ms, {columns} FROM tick WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms",  # noqa: S608
-                (start_ms, end_ms),
-            )
+            async with self._lock:  # no batch written between the query and the pending rows
+                rows = await self._backend.query(
+                    f"SELECT time_ms, {columns} FROM tick"  # noqa: S608
+                    " WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms",
+                    (start_ms, end_ms),
+                )
+                written = {row[0] for row in rows}
+                rows += [
+                    raw_projection(row, specs)
+                    for row in self._pending.ticks_between(start_ms, end_ms)
+                    if row[0] not in written
+                ]
+                rows.sort(key=lambda row: int(row[0]))
             points = tuple(
                 Point(
                     datetime.fromtimestamp(row[0] / 1000, self._zone),
@@ -243,12 +274,18 @@ class History:
                 for row in rows
             )
             return Series(chosen, points)
-        columns = ", ".join(_aggregate_columns_of(spec) for spec in specs)
-        rows = await self._backend.query(
-            f"SELECT bucket, ticks, {columns} FROM {AGGREGATE_TABLES[chosen.value]}"  # noqa: S608
-            " WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
-            (bucket_start(start, chosen, self._zone), -(-end_ms // 1000)),
-        )
+        columns = ", ".join(name for spec in specs for name in aggregate_names(spec))
+        first, end_s = bucket_start(start, chosen, self._zone), -(-end_ms // 1000)
+        async with self._lock:
+            stored = await self._backend.query(
+                f"SELECT bucket, ticks, {columns} FROM {AGGREGATE_TABLES[chosen.value]}"  # noqa: S608
+                " WHERE bucket >= ? AND bucket < ? ORDER BY bucket",
+                (first, end_s),
+            )
+            by_bucket = {row[0]: row for row in stored}
+            for row in self._pending.buckets_between(chosen, first, end_s):
+                by_bucket[row[0]] = aggregate_projection(row, specs)
+        rows = [by_bucket[key] for key in sorted(by_bucket)]
         return Series(chosen, tuple(self._aggregate_point(specs, row) for row in rows))
 
     def _aggregate_point(self, specs: Sequence[FieldSpec], row: Sequence[Any]) -> Point:
@@ -298,7 +335,7 @@ class History:
             event.error,
         )
         async with self._lock:
-            await self._backend.write(
+            await self._write(
                 [
                     (
                         "INSERT INTO event (time_ms, stage, action, ok, duration_s, error)"
@@ -340,24 +377,27 @@ class History:
         return value
 
     async def put_state(self, key: str, value: Mapping[str, Any]) -> None:
-        """Replace the value under ``key``, atomically."""
+        """Replace the value under ``key``, atomically and at once (with the pending batch)."""
+        statement = self._state_upsert(key, value)
+        async with self._lock:
+            await self._write([statement])
+
+    def keep_state(self, key: str, current: Callable[[], Mapping[str, Any]]) -> None:
+        """Store ``current()`` under ``key`` with every batch, in its transaction: a state that must
+        stay in step with the history (the day-counter baselines) without writes of its own."""
+        self._kept_states[key] = current
+
+    def _state_upsert(self, key: str, value: Mapping[str, Any]) -> Statement:
         try:
-            text = json.dumps(dict(value), allow_nan=False)
+            text = json.dumps(dict(value), allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError) as err:
             raise StorageError(f"history: state {key!r} cannot be stored as JSON: {err}") from err
-        async with self._lock:
-            await self._backend.write([(_STATE_UPSERT, (key, text, _epoch_ms(self._clock(), "clock")))])
+        return (_STATE_UPSERT, (key, text, _epoch_ms(self._clock(), "clock")))
 
 
 def _raw_sample(spec: FieldSpec, stored: int | None) -> Sample:
     value = spec.decode(stored)
     return Sample(value, value, value) if spec.kind is FieldKind.GAUGE else Sample(value, None, None)
-
-
-def _aggregate_columns_of(spec: FieldSpec) -> str:
-    if spec.kind is FieldKind.GAUGE:
-        return ", ".join(f"{spec.name}_{part}" for part in ("n", "sum", "min", "max"))
-    return spec.name
 
 
 async def open_history(

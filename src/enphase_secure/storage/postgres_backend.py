@@ -1,6 +1,9 @@
 """PostgreSQL through one async psycopg 3 connection; one operation at a time.
 
 A connection lost (server restart, network) fails the operation in flight; the next one reconnects.
+The server's durability settings are left as its administrator chose (synchronous_commit on by
+default): the history commits once per batch (about once a minute), so a commit's flush costs nothing
+worth trading durability for.
 """
 
 from __future__ import annotations
