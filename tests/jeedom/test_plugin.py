@@ -250,7 +250,7 @@ def test_stage_switches_a_virtual_and_obeys_the_manual_commands(jeedom: Jeedom, 
         return str(values[switch["etat"]]), str(values[int(eq["cmds"]["autoconso1"]["id"])])
 
     def reaches(expected: tuple[str, str]) -> None:
-        wait_for(f"virtual state and autoconso1 = {expected}", lambda: state() == expected, timeout=45)
+        wait_for(f"virtual state and autoconso1 = {expected}", lambda: state() == expected, timeout=90)
 
     reaches(("1", "1"))
     manual = {
