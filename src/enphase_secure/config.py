@@ -30,6 +30,7 @@ from .control.settings import ControlSettings
 from .errors import ConfigError
 from .web.security import is_loopback
 
+JEEDOM_PLUGIN = "enphasesecur"  # [publish.jeedom] apikey is this plugin's key
 DEFAULT_STATE_DIR = Path("/var/lib/enphase-secure")
 DEFAULT_ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
 DEFAULT_ENTREZ_URL = "https://entrez.enphaseenergy.com"
@@ -168,6 +169,7 @@ class JeedomConfig(_Section):
     url: str
     apikey: SecretStr | None = None
     apikey_file: FilePath | None = None
+    refresh_s: float = Field(default=300.0, ge=10.0, description="unchanged values are sent again after")
 
     def apikey_value(self) -> SecretStr | None:
         if self.apikey_file is not None:
@@ -312,7 +314,7 @@ def action_context(config: Config) -> ActionContext:
     apikey = jeedom.apikey_value() if jeedom else None
     mqtt_password = mqtt.password_value() if mqtt else None
     return ActionContext(
-        jeedom=JeedomEndpoint(url=jeedom.url, apikey=apikey.get_secret_value())
+        jeedom=JeedomEndpoint(url=jeedom.url, apikey=apikey.get_secret_value(), plugin=JEEDOM_PLUGIN)
         if jeedom and apikey
         else None,
         mqtt=MqttBroker(

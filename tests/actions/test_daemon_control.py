@@ -24,6 +24,7 @@ from aiohttp import web
 from enphase_secure.actions.mqtt import MqttBroker
 from enphase_secure.config import parse_config
 from enphase_secure.daemon.service import Daemon
+from enphase_secure.outputs.jeedom import CALLBACK_PATH
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
 from enphase_secure.simulator.scenario import BUILTIN_DIR
 from enphase_secure.simulator.server import Simulator, run_simulator
@@ -171,12 +172,14 @@ async def test_two_loads_follow_the_sun_through_the_daemon(
     assert {o["kind"] for o in stages["water-heater"]["last_outcomes"]} == {"http", "mqtt", "jeedom"}
     assert next(s for s in overridden["stages"] if s["name"] == "dishwasher")["state"]["mode"] == "auto"
 
-    # every off went to Jeedom (the recording server) as cmd::execCmd, every switching to the broker
-    calls = [json.loads(parse_qs(r.body.decode())["request"][0]) for r in http_server.requests]
+    # every off went to Jeedom (the recording server) as cmd::execCmd, every switching to the broker;
+    # (the Jeedom output posts the figures to the plugin's callback on the same server)
+    api_requests = [r for r in http_server.requests if r.path == "/core/api/jeeApi.php"]
+    calls = [json.loads(parse_qs(r.body.decode())["request"][0]) for r in api_requests]
     assert all(c["method"] == "cmd::execCmd" and c["params"]["apikey"] == "jeedom-key-123" for c in calls)
     assert {c["params"]["id"] for c in calls} == {41, 42}
     assert {c["params"]["options"]["title"] for c in calls} == {"water-heater off", "dishwasher off"}
-    assert all(r.path == "/core/api/jeeApi.php" for r in http_server.requests)
+    assert {r.path for r in http_server.requests} <= {"/core/api/jeeApi.php", CALLBACK_PATH}
     topics = [topic for topic, _ in published]
     assert topics.count("house/water-heater") >= 2
     assert {payload["action"] for _, payload in published} == {"on", "off"}

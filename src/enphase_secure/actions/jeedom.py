@@ -23,11 +23,15 @@ API_PATH = "/core/api/jeeApi.php"
 
 @dataclass(frozen=True, slots=True)
 class JeedomEndpoint:
-    """``[publish.jeedom]``: the Jeedom base URL (or the full jeeApi.php URL) and its API key."""
+    """``[publish.jeedom]``: the Jeedom base URL (or the full jeeApi.php URL) and its API key.
+
+    ``plugin``: the key is that plugin's (``enphasesecur``), not the core's; Jeedom then checks it
+    against the plugin's key."""
 
     url: str
     apikey: str
     tls: Tls = field(default_factory=Tls)
+    plugin: str | None = None
 
     @property
     def api_url(self) -> str:
@@ -72,16 +76,14 @@ class JeedomAction:
 
     def request(self, values: Mapping[str, str]) -> dict[str, object]:
         """The JSON-RPC 2.0 request, as Jeedom's own jsonrpcClient sends it."""
-        return {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "cmd::execCmd",
-            "params": {
-                "apikey": self.endpoint.apikey,
-                "id": self.cmd_id,
-                "options": {name: render(t, values) for name, t in self.options.items()},
-            },
+        params: dict[str, object] = {
+            "apikey": self.endpoint.apikey,
+            "id": self.cmd_id,
+            "options": {name: render(t, values) for name, t in self.options.items()},
         }
+        if self.endpoint.plugin is not None:
+            params["plugin"] = self.endpoint.plugin
+        return {"jsonrpc": "2.0", "id": 1, "method": "cmd::execCmd", "params": params}
 
     async def run_once(self, values: Mapping[str, str]) -> None:
         url = self.endpoint.api_url

@@ -14,6 +14,7 @@ from ..errors import ConfigError
 log = logging.getLogger("enphase_secure.reload")
 
 ApplyConfig = Callable[[Config], Awaitable[None]]
+LoadConfig = Callable[[Path], Config]
 
 
 def _fingerprint(path: Path) -> tuple[int, int] | None:
@@ -27,8 +28,17 @@ def _fingerprint(path: Path) -> tuple[int, int] | None:
 class ConfigWatcher:
     """Watches one config file; calls ``apply`` with each new valid config, in order, never concurrently."""
 
-    def __init__(self, *, path: Path, current: Config, apply: ApplyConfig, poll_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path,
+        current: Config,
+        apply: ApplyConfig,
+        poll_s: float = 2.0,
+        load: LoadConfig = load_config,
+    ) -> None:
         self._path = path
+        self._load = load
         self._current = current
         self._apply = apply
         self._poll_s = poll_s
@@ -51,7 +61,7 @@ class ConfigWatcher:
         """Read and apply the file now; False (old config kept, error logged) when it is invalid."""
         self._seen = _fingerprint(self._path)
         try:
-            new = load_config(self._path)
+            new = self._load(self._path)
         except ConfigError as err:
             self.last_error = str(err)
             log.error("new config rejected, the previous one stays in force: %s", err)

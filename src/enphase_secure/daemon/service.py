@@ -111,6 +111,7 @@ class Daemon:
         self._slow_lock = asyncio.Lock()
         self._gateway_error: str | None = None
         self._tokens: TokenProvider | None = None
+        self.gateway_failure: Exception | None = None  # the error behind _gateway_error
         self._gateway_task: asyncio.Task[None] | None = None
         self._stream = EventStream()  # the dashboard's SSE: one for the daemon's life, across reloads
         self._api = ApiServer(self, self._log, stream=self._stream)
@@ -199,7 +200,7 @@ class Daemon:
             await self._start_web(self.config)
             stack.push_async_callback(self._api.stop)
             await self._start_outputs()
-            stack.push_async_callback(self._bus.stop)
+            stack.push_async_callback(self._stop_outputs)  # the bus of the day: a reload replaces it
             self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
             self.ready.set()
             try:
@@ -261,6 +262,9 @@ class Daemon:
             await control.restore()
         self._control = control
         self._control_task = asyncio.create_task(control.run(), name="control")
+
+    async def _stop_outputs(self) -> None:
+        await self._bus.stop()
 
     async def _start_outputs(self) -> None:
         self._bus = OutputBus(
@@ -341,15 +345,18 @@ class Daemon:
                         self._readings = self._capabilities.readings
                         failures = 0
                         self._gateway_error = None
+                        self.gateway_failure = None
                         try:
                             await self._poll(gw, self._capabilities)
                         except* _Reprobe:
                             self._log.info("gateway firmware changed: probing it again")
             except (GatewayError, TokenError, ConfigError) as err:
                 failures += 1
+                self.gateway_failure = err
                 await self._gateway_down(str(err), backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
             except Exception as err:  # a bug must not stop the polling for good
                 failures += 1
+                self.gateway_failure = err
                 self._log.exception("unexpected error in the gateway loop, restarting it")
                 reason = f"internal error: {err.__class__.__name__}: {err}"
                 await self._gateway_down(reason, backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
@@ -502,6 +509,7 @@ class Daemon:
         self._last_ok_monotonic = time.monotonic()
         if self._gateway_error is not None:
             self._gateway_error = None
+            self.gateway_failure = None
         await self._publish(snapshot)
         outage_since, self._outage_since = self._outage_since, None
         if outage_since is not None and time.monotonic() - outage_since >= REBOOT_CHECK_AFTER_S:

@@ -6,6 +6,7 @@ import logging
 
 from ..config import Config
 from .bus import Output
+from .jeedom import JeedomOutput
 from .mqtt import ControlPort, MqttOutput, MqttSettings
 
 
@@ -15,7 +16,23 @@ def build_outputs(
     outputs: list[Output] = []
     if config.publish.mqtt is not None:
         outputs.append(MqttOutput(mqtt_settings(config), control=control, logger=logger))
+    if (jeedom := jeedom_output(config, logger)) is not None:
+        outputs.append(jeedom)
     return outputs
+
+
+def jeedom_output(config: Config, logger: logging.Logger) -> JeedomOutput | None:
+    section = config.publish.jeedom
+    apikey = section.apikey_value() if section else None
+    if section is None or apikey is None:
+        return None
+    return JeedomOutput(
+        url=section.url,
+        apikey=apikey.get_secret_value(),
+        layout=config.publish.layout,
+        refresh_s=section.refresh_s,
+        logger=logger,
+    )
 
 
 def mqtt_settings(config: Config) -> MqttSettings:
