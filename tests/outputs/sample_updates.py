@@ -74,3 +74,19 @@ SITES = {
     "1 phase, net CT, battery": site(phases=1, battery=True, ct=True),
     "3 phases, net CT, battery": site(phases=3, battery=True, ct=True),
 }
+
+
+def production_only(power_w: float, *, token_expires_at: datetime | None = None) -> Update:
+    """A single-phase update with only a production power: for the outputs' plumbing tests."""
+    snapshot = Snapshot(
+        time=T0,
+        gateway=GatewayIdentity("1234", "8.2.4345", None),
+        phase_mode="single",
+        phase_count=1,
+        production=EnergyFlow(power_w=power_w),
+        consumption=EnergyFlow(),
+        net_consumption=EnergyFlow(),
+        grid=Grid(),
+        storage=None,
+    )
+    return Update(snapshot, Health(gateway_online=True, token_expires_at=token_expires_at))

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from sample_updates import production_only
 
-from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, Snapshot
-from enphase_secure.outputs.bus import Health, Update
 from enphase_secure.outputs.jeedom import (
     CALLBACK_PATH,
     COMBINED,
@@ -135,21 +134,6 @@ def test_stale_gateway_empties_instant_values_never_zero() -> None:
     assert "PwattsNow" not in quiet.get(COMBINED, {})  # an empty value is not refreshed
 
 
-def update(power_w: float) -> Update:
-    snapshot = Snapshot(
-        time=T0,
-        gateway=GatewayIdentity("1234", "8.2.4345", None),
-        phase_mode="single",
-        phase_count=1,
-        production=EnergyFlow(power_w=power_w),
-        consumption=EnergyFlow(),
-        net_consumption=EnergyFlow(),
-        grid=Grid(),
-        storage=None,
-    )
-    return Update(snapshot, Health(gateway_online=True))
-
-
 class Callback:
     """A stand-in for the plugin's callback (jeeEnphasesecur.php) on loopback."""
 
@@ -193,13 +177,13 @@ async def test_adapter_declares_then_sends_values_and_declares_again_when_equipm
     out = output(url)
     await out.start()
     try:
-        await out.publish(update(1000.0))
-        await out.publish(update(1000.0))
+        await out.publish(production_only(1000.0))
+        await out.publish(production_only(1000.0))
         assert [next(iter(m)) for m in cb.messages] == ["declare", "values"]
         assert cb.messages[1]["values"][COMBINED]["PwattsNow"] == 1000
         cb.missing = [COMBINED]
-        await out.publish(update(1200.0))
-        await out.publish(update(1200.0))
+        await out.publish(production_only(1200.0))
+        await out.publish(production_only(1200.0))
         assert [next(iter(m)) for m in cb.messages] == ["declare", "values", "values", "declare", "values"]
         assert out.status()["equipment"] == 1
     finally:
@@ -212,7 +196,7 @@ async def test_adapter_errors_name_the_callback_not_the_key(callback: tuple[Call
     await out.start()
     try:
         with pytest.raises(JeedomCallbackError, match="HTTP 401") as caught:
-            await out.publish(update(1000.0))
+            await out.publish(production_only(1000.0))
         assert "wrong-key-123456" not in str(caught.value)
         assert CALLBACK_PATH in str(caught.value)
     finally:

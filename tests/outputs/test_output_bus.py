@@ -8,28 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sample_updates
+from sample_updates import T0
 
-from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, Snapshot
-from enphase_secure.outputs.bus import Health, OutputBus, Update
+from enphase_secure.outputs.bus import OutputBus, Update
 
-T0 = datetime(2026, 6, 21, 12, tzinfo=UTC)
+TOKEN_EXPIRES = datetime(2026, 6, 23, 12, tzinfo=UTC)
 
 
-def update(power_w: float) -> Update:
-    snapshot = Snapshot(
-        time=T0,
-        gateway=GatewayIdentity("1234", "8.2.4345", None),
-        phase_mode="single",
-        phase_count=1,
-        production=EnergyFlow(power_w=power_w),
-        consumption=EnergyFlow(),
-        net_consumption=EnergyFlow(),
-        grid=Grid(),
-        storage=None,
-    )
-    return Update(
-        snapshot, Health(gateway_online=True, token_expires_at=datetime(2026, 6, 23, 12, tzinfo=UTC))
-    )
+def production_only(power_w: float) -> Update:
+    return sample_updates.production_only(power_w, token_expires_at=TOKEN_EXPIRES)
 
 
 class Recording:
@@ -71,7 +59,7 @@ async def test_a_busy_output_gets_only_the_latest_and_others_everything() -> Non
     await bus.start()
     try:
         for power in range(5):
-            bus.offer(update(float(power)))
+            bus.offer(production_only(float(power)))
             await settle()
         assert fast.seen == [0.0, 1.0, 2.0, 3.0, 4.0]
         slow.release.set()
@@ -97,14 +85,14 @@ async def test_a_failing_output_is_logged_once_and_recovers(caplog: pytest.LogCa
     try:
         with caplog.at_level(logging.INFO, logger="test.bus"):
             for power in range(4):
-                bus.offer(update(float(power)))
+                bus.offer(production_only(float(power)))
                 await settle()
             assert healthy.seen == [0.0, 1.0, 2.0, 3.0]
             assert bus.status()["broken"]["state"] == "failing"
             assert bus.status()["broken"]["failures"] == 4
             assert bus.status()["broken"]["error"] == "broken target down"
             broken.fail = False
-            bus.offer(update(9.0))
+            bus.offer(production_only(9.0))
             await settle()
         failing = [r for r in caplog.records if "failing" in r.getMessage()]
         recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
@@ -125,7 +113,7 @@ async def test_offer_never_waits_for_outputs() -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         for power in range(1000):
-            bus.offer(update(float(power)))
+            bus.offer(production_only(float(power)))
         assert loop.time() - started < 0.5
         assert bus.status()["stuck"]["dropped_busy"] == 999
     finally:
@@ -133,7 +121,7 @@ async def test_offer_never_waits_for_outputs() -> None:
 
 
 def test_health_and_document() -> None:
-    item = update(1500.0)
+    item = production_only(1500.0)
     document = item.document
     assert document["production"]["power_w"] == 1500.0
     assert document["health"]["token_days_left"] == 2.0
