@@ -95,3 +95,21 @@ def test_fingerprint_normalised() -> None:
     fp = ":".join(["AB"] * 32)
     config = parse_config(_auto(cert_fingerprint=fp))
     assert config.gateway.cert_fingerprint == "ab" * 32
+
+
+def test_control_settings_and_action_mistakes_are_listed_together() -> None:
+    data = {
+        "gateway": {"host": "127.0.0.1", "token_mode": "manual", "token": "x.y.z"},
+        "control": {
+            "stages": [
+                {"name": "heater", "start_above_w": 1500, "stop_below_w": 200, "start_delay_s": -5,
+                 "on": {"http": {"url": "http://127.0.0.1:9/on"}}},
+                {"name": "pump", "start_above_w": 900, "stop_below_w": 100, "on": {"http": {"nope": 1}}},
+            ]
+        },
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as err:
+        parse_config(data)
+    message = str(err.value)
+    assert "control.stages[0].start_delay_s" in message
+    assert "control.stages[1].on.http" in message

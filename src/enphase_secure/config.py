@@ -330,9 +330,18 @@ def action_context(config: Config) -> ActionContext:
 
 def control_plan(config: Config) -> tuple[ControlSettings, dict[str, StageActions]]:
     """The [control] section as the controller's settings and each stage's actions."""
-    settings = ControlSettings.from_mapping(config.control, timezone=config.site.timezone)
-    stages = config.control.get("stages") or []
-    return settings, build_control_actions(stages, action_context(config))
+    problems: list[str] = []  # the settings' and the actions' mistakes, listed together
+    try:
+        settings = ControlSettings.from_mapping(config.control, timezone=config.site.timezone)
+    except ConfigError as err:
+        problems.append(str(err))
+    try:
+        actions = build_control_actions(config.control.get("stages") or [], action_context(config))
+    except ConfigError as err:
+        problems.append(str(err))
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return settings, actions
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:

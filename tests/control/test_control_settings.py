@@ -102,3 +102,14 @@ def test_surplus_includes_battery_in_control_is_the_stages_default() -> None:
     )
     assert [s.surplus_includes_battery for s in settings.stages] == [True, False]
     assert settings.failsafe_after_s == 120.0
+
+
+def test_every_stage_mistake_is_listed_at_once() -> None:
+    """Like the other sections (all of pydantic's errors), [control] lists all its mistakes in one go."""
+    with pytest.raises(ConfigError) as err:
+        ControlSettings.from_mapping(
+            {"stages": [heater(start_delay_s=-5), {**heater(phase=7), "name": "pool pump"}]}
+        )
+    message = str(err.value)
+    assert "control.stages[0].start_delay_s" in message
+    assert "control.stages[1].phase" in message

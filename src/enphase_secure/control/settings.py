@@ -169,10 +169,18 @@ class ControlSettings:
         if not isinstance(raw_stages, Sequence) or isinstance(raw_stages, str):
             raise ConfigError(f"{f.key('stages')}: expected a list of tables ([[control.stages]])")
         battery = f.boolean("surplus_includes_battery", False)
-        stages = [
-            StageSettings.from_mapping(raw, f"{f.key('stages')}[{i}]", surplus_includes_battery=battery)
-            for i, raw in enumerate(raw_stages)
-        ]
+        stages, problems = [], []
+        for i, raw in enumerate(raw_stages):  # every stage's mistake at once, not the first one only
+            try:
+                stages.append(
+                    StageSettings.from_mapping(
+                        raw, f"{f.key('stages')}[{i}]", surplus_includes_battery=battery
+                    )
+                )
+            except ConfigError as err:
+                problems.append(str(err))
+        if problems:
+            raise ConfigError("; ".join(problems))
         names = [s.name for s in stages]
         for i, name in enumerate(names):
             if name in names[:i]:
