@@ -8,7 +8,7 @@ from pathlib import Path
 
 from daemon_helpers import daemon_config, running, wait_until
 
-from enphase_secure.daemon.service import FAST_BACKOFF_TICKS
+from enphase_secure.daemon.gateway_loop import FAST_BACKOFF_TICKS
 from enphase_secure.simulator.faults import Fault, FaultKind
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator

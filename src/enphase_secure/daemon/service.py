@@ -1,13 +1,7 @@
-"""The daemon: polls the gateway on fixed schedules, accounts energy, stores history, serves the API.
+"""The daemon: runs the gateway loop, accounts energy, stores history, publishes, serves the API.
 
-Loops (DESIGN.md §2, issue 4):
-- fast, every ``polling.interval_s``: ``/ivp/meters/readings`` (without CTs: ``/api/v1/production``,
-  else ``/production.json``), then merge -> account -> publish;
-- storage (IQ Battery ensemble) every ``storage_interval_s``; ``/production.json`` every
-  ``production_interval_s``; inverters every ``inverters_interval_s``; ``/info`` every ``info_interval_s``
-  and after the gateway comes back, re-probing when the firmware changed.
-The slow reads share one lock: never two heavy requests in parallel. Nothing a gateway, the cloud or an
-output does makes the daemon exit: each loop backs off, marks its figures stale and recovers by itself.
+The gateway's read loops are in gateway_loop.py; here each fast read becomes a snapshot (merge ->
+account -> publish). Nothing a gateway, the cloud or an output does makes the daemon exit.
 """
 
 from __future__ import annotations
@@ -15,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,16 +17,11 @@ from typing import Any
 from ..config import Config, control_plan
 from ..control.state import ControllerState
 from ..energy.day_close import closing_snapshot
-from ..energy.merge import GatewayReadings, merge_snapshot
+from ..energy.merge import merge_snapshot
 from ..energy.site import SiteEnergy, account
 from ..energy.snapshot import Snapshot
-from ..errors import ConfigError, GatewayError, TokenError
-from ..gateway import ensemble, inverters, meters, production
-from ..gateway.connect import open_gateway, token_provider
-from ..gateway.info import read_info
-from ..gateway.probe import GatewayCapabilities, probe
-from ..gateway.session import GatewaySession, gateway_logger
-from ..gateway.token_manager import TokenProvider
+from ..errors import ConfigError
+from ..gateway.session import gateway_logger
 from ..outputs.build import build_outputs
 from ..outputs.bus import Health, OutputBus, Update
 from ..storage import HistorySettings, Series
@@ -41,7 +30,7 @@ from ..web.stream import EventStream
 from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
 from .energy_state import EnergyStateStore
-from .poller import Poller, backoff_s
+from .gateway_loop import GatewayLoop
 from .stale import stale_snapshot
 from .storage_guard import StorageGuard
 from .web_server import ApiServer
@@ -49,16 +38,10 @@ from .web_server import ApiServer
 Clock = Callable[[], datetime]
 REBOOT_CHECK_AFTER_S = 5.0  # an outage this long may have been a reboot (firmware update)
 FRESH_TICKS = 3  # for the controller, a reading older than this many poll intervals is no reading
-PROBE_BACKOFF_CAP_S = 300.0
-FAST_BACKOFF_TICKS = 4  # after an outage, fresh figures at most this many poll intervals late
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _Reprobe(Exception):
-    """The gateway's firmware changed: probe it again."""
 
 
 class Daemon:
@@ -90,8 +73,6 @@ class Daemon:
         self._last_ok: datetime | None = None
         self._last_ok_monotonic: float | None = None
         self._outage_since: float | None = None  # monotonic start of the current fast-loop outage
-        self._readings = GatewayReadings()
-        self._capabilities: GatewayCapabilities | None = None
         self._site = SiteEnergy()
         self._site_serial: str | None = None  # the gateway whose counters self._site follows
         self._storage = StorageGuard(
@@ -106,12 +87,13 @@ class Daemon:
             logger=self._log,
         )
         self._energy_state = EnergyStateStore(self._storage, clock=clock, logger=self._log)
-        self._session: GatewaySession | None = None
-        self._pollers: list[Poller[Any]] = []
-        self._slow_lock = asyncio.Lock()
-        self._gateway_error: str | None = None
-        self._tokens: TokenProvider | None = None
-        self.gateway_failure: Exception | None = None  # the error behind _gateway_error
+        self._gateway = GatewayLoop(
+            lambda: self.config,
+            on_fast=self._on_fast,
+            on_fast_failure=self._on_fast_failure,
+            on_down=self._publish_stale,
+            on_gateway=self._follow_gateway,
+        )
         self._gateway_task: asyncio.Task[None] | None = None
         self._stream = EventStream()  # the dashboard's SSE: one for the daemon's life, across reloads
         self._api = ApiServer(self, self._log, stream=self._stream)
@@ -133,7 +115,7 @@ class Daemon:
         return snapshot
 
     def status(self) -> dict[str, Any]:
-        caps = self._capabilities
+        caps = self._gateway.capabilities
         info = caps.info if caps else None
         return {
             "gateway": {
@@ -143,7 +125,7 @@ class Daemon:
                 "part_number": info.part_number if info else None,
                 "phase_count": caps.phase_count if caps else None,
                 "cts": [ct.measurement_type for ct in caps.enabled_cts] if caps else [],
-                "error": self._gateway_error,
+                "error": self._gateway.error,
             },
             "token": {
                 "mode": self.config.gateway.token_mode,
@@ -152,7 +134,7 @@ class Daemon:
             "last_poll": self._last_ok.isoformat() if self._last_ok else None,
             "stale": self._latest.staleness.stale if self._latest else True,
             "grid_metering": self.config.site.grid_metering,
-            "loops": {p.name: p.status() for p in self._pollers},
+            "loops": {p.name: p.status() for p in self._gateway.pollers},
             "history": self._storage.status(),
             "api": self._api.status(),
             "outputs": self._bus.status(),
@@ -160,7 +142,8 @@ class Daemon:
         }
 
     def _token_expires_at(self) -> datetime | None:
-        return self._tokens.expires_at if self._tokens is not None else None
+        tokens = self._gateway.tokens
+        return tokens.expires_at if tokens is not None else None
 
     @property
     def site_energy(self) -> SiteEnergy:
@@ -188,6 +171,11 @@ class Daemon:
             raise ValueError("start must be before end")
         return await self._storage.read(lambda history: history.series(fields, start, end, resolution))
 
+    @property
+    def gateway_failure(self) -> Exception | None:
+        """The error behind the gateway's current one (for the Jeedom daemon's message), if any."""
+        return self._gateway.failure
+
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
@@ -201,7 +189,7 @@ class Daemon:
             stack.push_async_callback(self._api.stop)
             await self._start_outputs()
             stack.push_async_callback(self._stop_outputs)  # the bus of the day: a reload replaces it
-            self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
+            self._gateway_task = asyncio.create_task(self._gateway.run(), name="gateway")
             self.ready.set()
             try:
                 await asyncio.Future()  # until cancelled
@@ -238,7 +226,7 @@ class Daemon:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._gateway_task
             self._log = gateway_logger(new.gateway.host)
-            self._gateway_task = asyncio.create_task(self._run_gateway(), name="gateway")
+            self._gateway_task = asyncio.create_task(self._gateway.run(), name="gateway")
 
     async def _start_control(self, state: ControllerState) -> None:
         settings, actions = control_plan(self.config)
@@ -281,7 +269,8 @@ class Daemon:
         return Update(self._latest, self.health(), self.control_view())
 
     def health(self) -> Health:
-        info = self._capabilities.info if self._capabilities else None
+        caps = self._gateway.capabilities
+        info = caps.info if caps else None
         return Health(
             gateway_online=self._latest is not None and not self._latest.staleness.stale,
             firmware=info.firmware if info else None,
@@ -324,53 +313,6 @@ class Daemon:
         self.web_url = self._api.url
 
     # --- the gateway ----------------------------------------------------------------------------
-    async def _run_gateway(self) -> None:
-        """Connect, probe, poll; on any gateway or token failure back off and start again.
-
-        One token provider serves every reconnection, so that its cache and its cloud backoff hold
-        (a wrong password must not hit Enlighten every second).
-        """
-        failures = 0
-        tokens: TokenProvider | None = None
-        while True:
-            try:
-                gateway, state_dir = self.config.gateway, self.config.storage.state_dir
-                tokens = self._tokens = tokens or token_provider(gateway, state_dir=state_dir)
-                async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
-                    self._session = gw
-                    while True:
-                        self._capabilities = await probe(gw)
-                        self._follow_gateway(self._capabilities.info.serial)
-                        await gw.check_token()
-                        self._readings = self._capabilities.readings
-                        failures = 0
-                        self._gateway_error = None
-                        self.gateway_failure = None
-                        try:
-                            await self._poll(gw, self._capabilities)
-                        except* _Reprobe:
-                            self._log.info("gateway firmware changed: probing it again")
-            except (GatewayError, TokenError, ConfigError) as err:
-                failures += 1
-                self.gateway_failure = err
-                await self._gateway_down(str(err), backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
-            except Exception as err:  # a bug must not stop the polling for good
-                failures += 1
-                self.gateway_failure = err
-                self._log.exception("unexpected error in the gateway loop, restarting it")
-                reason = f"internal error: {err.__class__.__name__}: {err}"
-                await self._gateway_down(reason, backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
-            finally:
-                self._session = None
-
-    async def _gateway_down(self, reason: str, delay_s: float) -> None:
-        """Figures go stale; logged once per kind of failure (not per retry), then wait."""
-        if (self._gateway_error or "").split(";")[0] != reason.split(";", maxsplit=1)[0]:
-            self._log.warning("gateway not available (retrying, backing off): %s", reason)
-        self._gateway_error = reason
-        await self._publish_stale(reason)
-        await asyncio.sleep(delay_s)
-
     def _follow_gateway(self, serial: str) -> None:
         """Another gateway's lifetime counters must not continue this one's days: start afresh."""
         if self._site_serial is not None and serial != self._site_serial:
@@ -380,114 +322,12 @@ class Daemon:
             self._site = SiteEnergy()
         self._site_serial = serial
 
-    def _fast_reader(self, gw: GatewaySession, caps: GatewayCapabilities) -> Callable[[], Awaitable[None]]:
-        timeout = self.config.polling.interval_s * 0.9
-        if caps.answers(meters.READINGS_PATH):
-
-            async def read_meters() -> None:
-                body = await gw.get(meters.READINGS_PATH, timeout_s=timeout)
-                self._readings = replace(self._readings, meter_readings=meters.MeterReadings.from_json(body))
-
-            return read_meters
-        if caps.answers(production.API_V1_PRODUCTION_PATH):
-
-            async def read_api_v1() -> None:
-                body = await gw.get(production.API_V1_PRODUCTION_PATH, timeout_s=timeout)
-                self._readings = replace(
-                    self._readings, api_v1_production=production.ApiV1Production.from_json(body)
-                )
-
-            return read_api_v1
-
-        async def read_production() -> None:
-            await self._read_production(gw)
-
-        return read_production
-
-    async def _read_production(self, gw: GatewaySession) -> None:
-        report = await production.read_production_report(gw, self._readings.info)
-        self._readings = replace(self._readings, production_report=report)
-
-    async def _read_storage(self, gw: GatewaySession) -> None:
-        power = await ensemble.read_ensemble_power(gw)
-        status = await ensemble.read_ensemble_status(gw)
-        inventory = await ensemble.read_ensemble_inventory(gw)
-        self._readings = replace(
-            self._readings, ensemble_power=power, ensemble_status=status, ensemble_inventory=inventory
-        )
-
-    async def _read_inverters(self, gw: GatewaySession) -> None:
-        detailed = self._capabilities is not None and self._capabilities.answers(inverters.DEVICE_DATA_PATH)
-        reports = (
-            await inverters.read_inverter_device_data(gw) if detailed else await inverters.read_inverters(gw)
-        )
-        self._readings = replace(self._readings, inverters=reports)
-
-    async def _read_info(self, gw: GatewaySession) -> None:
-        info = await read_info(gw)
-        known = self._readings.info
-        self._readings = replace(self._readings, info=info)
-        if known is not None and info.firmware != known.firmware:
-            self._log.warning("gateway firmware changed from %s to %s", known.firmware, info.firmware)
-            raise _Reprobe
-
-    def _slow(
-        self, read: Callable[[GatewaySession], Awaitable[None]], gw: GatewaySession
-    ) -> Callable[[], Awaitable[None]]:
-        async def locked() -> None:
-            async with self._slow_lock:
-                await read(gw)
-
-        return locked
-
-    async def _poll(self, gw: GatewaySession, caps: GatewayCapabilities) -> None:
-        polling = self.config.polling
-        fast: Poller[None] = Poller(
-            name="fast",
-            interval_s=polling.interval_s,
-            read=self._fast_reader(gw, caps),
-            on_value=self._on_fast,
-            on_failure=self._on_fast_failure,
-            timeout_s=polling.interval_s,
-            backoff_cap_s=FAST_BACKOFF_TICKS * polling.interval_s,
-            logger=self._log,
-        )
-        slow: list[tuple[str, float, Callable[[GatewaySession], Awaitable[None]]]] = [
-            ("info", polling.info_interval_s, self._read_info),
-            ("inverters", polling.inverters_interval_s, self._read_inverters),
-        ]
-        if caps.iq_battery_count:
-            slow.append(("storage", polling.storage_interval_s, self._read_storage))
-        if caps.answers(production.PRODUCTION_JSON_PATH):
-            interval = polling.storage_interval_s if caps.acb_count else polling.production_interval_s
-            slow.append(("production", interval, self._read_production))
-        self._pollers = [fast] + [
-            Poller(
-                name=name,
-                interval_s=interval,
-                read=self._slow(read, gw),
-                timeout_s=max(self.config.gateway.timeout_s, 5.0),
-                backoff_cap_s=max(interval, 300.0),
-                logger=self._log,
-            )
-            for name, interval, read in slow
-        ]
-        async with asyncio.TaskGroup() as group:
-            for poller in self._pollers:
-                group.create_task(self._run_poller(poller))
-
-    async def _run_poller(self, poller: Poller[Any]) -> None:
-        # the first slow reads come from the probe: start them one interval later
-        if poller.name != "fast":
-            await asyncio.sleep(poller.interval_s)
-        await poller.run()
-
     # --- publishing -----------------------------------------------------------------------------
     async def _on_fast(self, _: None) -> None:
         now = self._clock()
         if not self._wall_check.trusted(now):
             return
-        merged = merge_snapshot(self._readings, time=now, phases=self.config.site.phases)
+        merged = merge_snapshot(self._gateway.readings, time=now, phases=self.config.site.phases)
         site = self.config.site
         max_gap_s = 5 * self.config.polling.interval_s
         snapshot, self._site = account(
@@ -507,23 +347,11 @@ class Daemon:
                 await self._store(closing)
         self._last_ok = now
         self._last_ok_monotonic = time.monotonic()
-        if self._gateway_error is not None:
-            self._gateway_error = None
-            self.gateway_failure = None
+        self._gateway.recovered()
         await self._publish(snapshot)
         outage_since, self._outage_since = self._outage_since, None
         if outage_since is not None and time.monotonic() - outage_since >= REBOOT_CHECK_AFTER_S:
-            await self._check_firmware_after_outage()
-
-    async def _check_firmware_after_outage(self) -> None:
-        """A long outage may be a reboot into new firmware: read /info now (re-probing if it changed)."""
-        if self._session is None:
-            return
-        try:
-            async with self._slow_lock:
-                await self._read_info(self._session)
-        except GatewayError as err:
-            self._log.warning("could not re-read /info after the outage: %s", err)
+            await self._gateway.check_firmware_after_outage()
 
     async def _on_fast_failure(self, reason: str) -> None:
         if self._outage_since is None:
