@@ -5,10 +5,8 @@ real HTTP server and a real Mosquitto broker, the API showing and overriding it 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -21,11 +19,10 @@ import aiomqtt
 from actions_loopback import Recorder
 from aiohttp import web
 
+from daemon_helpers import daemon_config, running
 from enphase_secure.actions.mqtt import MqttBroker
-from enphase_secure.config import parse_config
-from enphase_secure.daemon.service import Daemon
 from enphase_secure.outputs.jeedom import CALLBACK_PATH
-from enphase_secure.simulator.live import LiveSource, load_scenario_source
+from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.scenario import BUILTIN_DIR
 from enphase_secure.simulator.server import Simulator, run_simulator
 
@@ -69,19 +66,6 @@ async def _jeedom_ok(request: web.Request) -> web.Response:
     return web.json_response({"jsonrpc": "2.0", "id": 1, "result": "ok"})
 
 
-@contextlib.asynccontextmanager
-async def _daemon(config: Any, source: LiveSource) -> AsyncIterator[Daemon]:
-    daemon = Daemon(config, clock=source.now)
-    task = asyncio.create_task(daemon.run())
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 10)
-        yield daemon
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_two_loads_follow_the_sun_through_the_daemon(
     tmp_path: Path, mosquitto: MqttBroker, http_server: Recorder
 ) -> None:
@@ -103,26 +87,23 @@ async def test_two_loads_follow_the_sun_through_the_daemon(
     export_wh = uncontrolled_export_wh = 0.0
     load_w = {"water-heater": 2000.0, "dishwasher": 1000.0}
     async with run_simulator(source) as sim:
-        config = parse_config(
-            {
-                "gateway": {"host": sim.host, "token_mode": "manual", "token": sim.issue_token()},
-                "site": {"timezone": "Europe/Paris"},
-                "storage": {"state_dir": str(tmp_path)},
-                "web": {"listen": "127.0.0.1:0"},
-                "publish": {
-                    "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
-                    "jeedom": {"url": http_server.url, "apikey": "jeedom-key-123"},
-                },
-                "control": {
-                    "stages": [
-                        _stage("water-heater", 1, 2000, 2200, 300, sim),
-                        _stage("dishwasher", 2, 1200, 1300, 200, sim),
-                    ]
-                },
-            }
+        config = daemon_config(
+            sim,
+            tmp_path,
+            timezone="Europe/Paris",
+            publish={
+                "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+                "jeedom": {"url": http_server.url, "apikey": "jeedom-key-123"},
+            },
+            control={
+                "stages": [
+                    _stage("water-heater", 1, 2000, 2200, 300, sim),
+                    _stage("dishwasher", 2, 1200, 1300, 200, sim),
+                ]
+            },
         )
         async with (
-            _daemon(config, source) as daemon,
+            running(config, clock=source.now) as daemon,
             aiohttp.ClientSession(
                 headers={"Authorization": f"Bearer {(tmp_path / 'api_token').read_text().strip()}"}
             ) as http,

@@ -5,7 +5,6 @@ Never downloads a browser: Playwright only drives /usr/bin/chromium (CHROMIUM ov
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -16,7 +15,8 @@ from typing import Any
 import aiohttp
 from playwright.async_api import Browser, async_playwright
 
-from enphase_secure.config import Config, parse_config
+from daemon_helpers import daemon_config, running, wait_until
+from enphase_secure.config import Config
 from enphase_secure.daemon.service import Daemon
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
 from enphase_secure.simulator.server import Simulator, run_simulator
@@ -45,14 +45,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 def site_config(sim: Simulator, source: LiveSource, state_dir: Path, **sections: dict[str, Any]) -> Config:
-    data: dict[str, Any] = {
-        "gateway": {"host": sim.host, "token_mode": "manual", "token": sim.issue_token()},
-        "site": {"timezone": str(source.now().tzinfo)},
-        "storage": {"state_dir": str(state_dir)},
-        "web": {"listen": "127.0.0.1:0"},
-        **sections,
-    }
-    return parse_config(data)
+    return daemon_config(sim, state_dir, timezone=str(source.now().tzinfo), **sections)
 
 
 @contextlib.asynccontextmanager
@@ -66,19 +59,10 @@ async def simulated(
 
 @contextlib.asynccontextmanager
 async def daemon_running(config: Config, source: LiveSource) -> AsyncIterator[Daemon]:
-    daemon = Daemon(config, clock=source.now)
-    task = asyncio.create_task(daemon.run())
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 30)
-        for _ in range(600):  # the first snapshot, so that the page has figures at once
-            if daemon.latest_snapshot() is not None:
-                break
-            await asyncio.sleep(0.05)
+    async with running(config, clock=source.now) as daemon:
+        # the first snapshot, so that the page has figures at once
+        await wait_until(lambda: daemon.latest_snapshot() is not None, 30)
         yield daemon
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def sim_call(sim: Simulator, method: str, path: str, body: Any = None) -> Any:

@@ -1,4 +1,4 @@
-"""Running the daemon in-process against the simulator, for the daemon's end-to-end tests."""
+"""Running the daemon in-process against the simulator, for every end-to-end test that starts one."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def running(
     daemon = Daemon(config, clock=clock, monotonic=monotonic)
     task = asyncio.create_task(daemon.run())
     try:
-        await asyncio.wait_for(daemon.ready.wait(), 10)
+        await asyncio.wait_for(daemon.ready.wait(), 30)
         yield daemon
     finally:
         task.cancel()
