@@ -161,6 +161,25 @@ async def subprocess_logged(log: Path, *args: str) -> AsyncIterator[asyncio.subp
                 await proc.wait()
 
 
+@contextlib.asynccontextmanager
+async def simulator_running(work: Path, scenario: str, *options: str) -> AsyncIterator[str]:
+    """`enphase-secure simulate` (its token in ``work``/token, its log in ``work``): the gateway's URL."""
+    simulate = (
+        "simulate", "--scenario", scenario, *options, "--token-file", str(work / "token"),
+        "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
+    )  # fmt: skip
+    log = work / "simulator.log"
+    async with subprocess_logged(log, *simulate) as simulator:
+        yield (await wait_for_line(log, r"gateway (https://127\.0\.0\.1:\d+) ", simulator))[1]
+
+
+@contextlib.asynccontextmanager
+async def daemon_running(log: Path, config: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`enphase-secure run -c CONFIG` logging to ``log``: the process and its API's URL."""
+    async with subprocess_logged(log, "run", "-c", str(config)) as daemon:
+        yield daemon, (await wait_for_line(log, r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+
+
 async def get_json(http: aiohttp.ClientSession, url: str, method: str = "GET") -> Any:
     async with http.request(method, url) as response:
         response.raise_for_status()
@@ -197,20 +216,13 @@ def client_context() -> ssl.SSLContext:
 async def bench(seconds: float, scenario: str, work: Path) -> None:
     speed = SIMULATED_WINDOW_S / seconds
     token_file, state_dir, config = work / "token", work / "state", work / "config.toml"
-    simulate = (
-        "simulate", "--scenario", scenario, "--speed", f"{speed:g}",
-        "--token-file", str(token_file), "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
-    )  # fmt: skip
     async with (
-        subprocess_logged(work / "simulator.log", *simulate) as simulator,
+        simulator_running(work, scenario, "--speed", f"{speed:g}") as gateway_url,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context())) as http,
     ):
-        ready = await wait_for_line(work / "simulator.log", r"gateway (https://127\.0\.0\.1:\d+) ", simulator)
-        gateway_url = ready.group(1)
         write_config(config, gateway_url=gateway_url, token_file=token_file, state_dir=state_dir)
         launched = time.monotonic()
-        async with subprocess_logged(work / "daemon.log", "run", "-c", str(config)) as daemon:
-            api = (await wait_for_line(work / "daemon.log", r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+        async with daemon_running(work / "daemon.log", config) as (daemon, api):
             status_url = f"{api}/api/status"
             await after_fast_read(http, status_url, 1)
             start_up_s = time.monotonic() - launched
@@ -293,11 +305,15 @@ def per_loop(counts: dict[str, int]) -> str:
 
 
 def run_bench(
-    description: str, seconds_help: str, bench: Callable[[float, str, Path], Awaitable[None]]
+    description: str,
+    seconds_help: str,
+    bench: Callable[[float, str, Path], Awaitable[None]],
+    *,
+    default_s: float = 120.0,
 ) -> None:
     """Parse ``--seconds`` and ``--scenario``, then run ``bench`` in a throwaway folder."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--seconds", type=float, default=120.0, help=seconds_help)
+    parser.add_argument("--seconds", type=float, default=default_s, help=seconds_help)
     parser.add_argument("--scenario", default="three-phase-battery", help="simulator live scenario")
     args = parser.parse_args()
     if args.seconds < 10:

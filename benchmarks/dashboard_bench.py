@@ -21,6 +21,7 @@ from typing import Any
 
 from daemon_bench import sample_process, subprocess_logged, wait_for_line
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # for daemon_helpers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "web"))
 from browser_helpers import TIMEOUT_MS, chromium
 

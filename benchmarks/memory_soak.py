@@ -21,12 +21,12 @@ import aiohttp
 from daemon_bench import (
     after_fast_read,
     client_context,
+    daemon_running,
     fast_reads,
     get_json,
     history_file_sizes,
     sample_process,
-    subprocess_logged,
-    wait_for_line,
+    simulator_running,
     write_config,
 )
 
@@ -35,18 +35,12 @@ HOUR_S = 3600.0
 
 async def soak(hours: float, speed: float, sample_s: float, scenario: str, work: Path) -> None:
     token_file, state_dir, config = work / "token", work / "state", work / "config.toml"
-    simulate = (
-        "simulate", "--scenario", scenario, "--speed", f"{speed:g}", "--latency", "real",
-        "--token-file", str(token_file), "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
-    )  # fmt: skip
     async with (
-        subprocess_logged(work / "simulator.log", *simulate) as simulator,
+        simulator_running(work, scenario, "--speed", f"{speed:g}", "--latency", "real") as gateway_url,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context())) as http,
     ):
-        ready = await wait_for_line(work / "simulator.log", r"gateway (https://127\.0\.0\.1:\d+) ", simulator)
-        write_config(config, gateway_url=ready.group(1), token_file=token_file, state_dir=state_dir)
-        async with subprocess_logged(work / "daemon.log", "run", "-c", str(config)) as daemon:
-            api = (await wait_for_line(work / "daemon.log", r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+        write_config(config, gateway_url=gateway_url, token_file=token_file, state_dir=state_dir)
+        async with daemon_running(work / "daemon.log", config) as (daemon, api):
             await after_fast_read(http, f"{api}/api/status", 1)
             started = time.monotonic()
             samples: list[tuple[float, int]] = []

@@ -11,13 +11,11 @@ and bytes of topic + payload). One ``GET /metrics`` scrape is timed at the end. 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,11 +28,12 @@ from daemon_bench import (
     WARM_UP_READS,
     after_fast_read,
     client_context,
+    daemon_running,
     fast_reads,
     get_json,
+    run_bench,
     sample_process,
-    subprocess_logged,
-    wait_for_line,
+    simulator_running,
     write_config,
 )
 
@@ -137,8 +136,7 @@ async def run_daemon(
     async with contextlib.AsyncExitStack() as stack:
         seen = await stack.enter_async_context(counting(mqtt_port)) if mqtt_port else Counted()
         log = work / f"daemon-{name}.log"
-        daemon = await stack.enter_async_context(subprocess_logged(log, "run", "-c", str(config)))
-        api = (await wait_for_line(log, r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+        daemon, api = await stack.enter_async_context(daemon_running(log, config))
         status_url = f"{api}/api/status"
         before_status = await after_fast_read(http, status_url, WARM_UP_READS + 2)
         before_status = await after_fast_read(http, status_url, fast_reads(before_status) + 1)
@@ -165,20 +163,11 @@ async def run_daemon(
 
 async def bench(seconds: float, scenario: str, work: Path) -> None:
     speed = 2 * 3600.0 / seconds
-    token_file = work / "token"
-    simulate = (
-        "simulate", "--scenario", scenario, "--speed", f"{speed:g}",
-        "--token-file", str(token_file), "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
-    )  # fmt: skip
     with mosquitto(work) as mqtt_port:
         async with (
-            subprocess_logged(work / "simulator.log", *simulate) as simulator,
+            simulator_running(work, scenario, "--speed", f"{speed:g}") as gateway_url,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context())) as http,
         ):
-            ready = await wait_for_line(
-                work / "simulator.log", r"gateway (https://127\.0\.0\.1:\d+) ", simulator
-            )
-            gateway_url = ready.group(1)
             base = await run_daemon(http, work, gateway_url, seconds, None)
             mqtt = await run_daemon(http, work, gateway_url, seconds, mqtt_port)
             figures_on = await run_daemon(http, work, gateway_url, seconds, mqtt_port, figure_topics=True)
@@ -212,14 +201,7 @@ def describe(label: str, run: Run, base: Run) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="each measured window (real seconds)")
-    parser.add_argument("--scenario", default="three-phase-battery", help="simulator live scenario")
-    args = parser.parse_args()
-    if args.seconds < 10:
-        parser.error("--seconds: at least 10")
-    with tempfile.TemporaryDirectory(prefix="enphase-secure-outputs-bench-") as work:
-        asyncio.run(bench(args.seconds, args.scenario, Path(work)))
+    run_bench(__doc__.splitlines()[0], "each measured window (real seconds)", bench, default_s=60.0)
 
 
 if __name__ == "__main__":

@@ -32,13 +32,13 @@ from daemon_bench import (
     READINGS,
     after_fast_read,
     client_context,
+    daemon_running,
     fast_reads,
     get_json,
     proc_fields,
     run_bench,
     sample_process,
-    subprocess_logged,
-    wait_for_line,
+    simulator_running,
     write_config,
 )
 
@@ -165,8 +165,7 @@ async def run_daemon(
     config, state_dir = work / "config.toml", work / "state"
     write_config(config, gateway_url=gateway, token_file=token_file, state_dir=state_dir)
     launched = time.time()
-    async with subprocess_logged(work / "daemon.log", "run", "-c", str(config)) as daemon:
-        api = (await wait_for_line(work / "daemon.log", r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
+    async with daemon_running(work / "daemon.log", config) as (daemon, api):
         await after_fast_read(http, f"{api}/api/status", 1)
         start_up_s = time.time() - launched
         await asyncio.sleep(5)  # past the first slow reads of the probe
@@ -206,17 +205,10 @@ def describe(name: str, run: ClientRun) -> list[str]:
 
 async def bench(seconds: float, scenario: str, work: Path) -> None:
     token_file = work / "token"
-    simulate = (
-        "simulate", "--scenario", scenario, "--latency", "real", "--token-file", str(token_file),
-        "--listen", "127.0.0.1:0", "--cloud-listen", "127.0.0.1:0",
-    )  # fmt: skip
     async with (
-        subprocess_logged(work / "simulator.log", *simulate) as simulator,
+        simulator_running(work, scenario, "--latency", "real") as gateway,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context())) as http,
     ):
-        gateway = (
-            await wait_for_line(work / "simulator.log", r"gateway (https://127\.0\.0\.1:\d+) ", simulator)
-        )[1]
         theirs = await run_pyenphase(http, gateway, token_file.read_text().strip(), seconds)
         ours = await run_daemon(http, gateway, token_file, work, seconds)
     mine = ours.client
