@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from daemon_helpers import daemon_config, running, wait_until
 
+from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.daemon.clock_guard import CONFIRM_S, ClockTrust, Verdict, judge
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator

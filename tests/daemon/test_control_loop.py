@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from daemon_helpers import wait_until
 
+from daemon_helpers import wait_until
 from enphase_secure.config import control_plan, parse_config
 from enphase_secure.daemon.control_loop import ControlLoop
 from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, PhaseBalance, Snapshot

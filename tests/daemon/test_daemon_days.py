@@ -15,8 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import daemon_config, running, wait_until
 
+from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
 from enphase_secure.simulator.server import run_simulator
 

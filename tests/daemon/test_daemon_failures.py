@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from daemon_helpers import daemon_config, get_json, running, wait_until
 
+from daemon_helpers import daemon_config, get_json, running, wait_until
 from enphase_secure.config import parse_config
 from enphase_secure.errors import ConfigError
 from enphase_secure.simulator.cloud import LOGIN_PATH

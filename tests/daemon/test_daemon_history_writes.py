@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from daemon_helpers import daemon_config, running, wait_until
-
 from enphase_secure.daemon.energy_state import SITE_STATE_KEY
 from enphase_secure.daemon.service import Daemon
 from enphase_secure.simulator.live import load_scenario_source

@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from daemon_helpers import daemon_config, running, wait_until
 
+from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.daemon.service import Daemon
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from daemon_helpers import daemon_config, running, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
+from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.actions.mqtt import MqttBroker
 from enphase_secure.outputs.figures import INVERTER_FIGURES, SITE_FIGURES, Kind, stage_figure
 from enphase_secure.outputs.metrics import metric_name

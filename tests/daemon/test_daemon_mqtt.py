@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-from daemon_helpers import daemon_config, running, wait_until
 
+from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.actions.mqtt import MqttBroker
 from enphase_secure.simulator.faults import Fault, FaultKind
 from enphase_secure.simulator.live import load_scenario_source

@@ -14,8 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from daemon_helpers import daemon_config, running
 
+from daemon_helpers import daemon_config, running
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.scenario import BUILTIN_DIR
 from enphase_secure.simulator.server import run_simulator

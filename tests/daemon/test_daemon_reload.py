@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 from daemon_helpers import get_json, running, wait_until
-
 from enphase_secure.config import load_config
 from enphase_secure.daemon.reload import ConfigWatcher
 from enphase_secure.simulator.live import load_scenario_source

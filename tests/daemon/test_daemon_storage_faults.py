@@ -17,8 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_helpers import daemon_config, get_json, running, wait_until
 
+from daemon_helpers import daemon_config, get_json, running, wait_until
 from enphase_secure.daemon import storage_guard
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator
