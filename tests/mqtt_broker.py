@@ -16,6 +16,7 @@ import pytest
 
 from enphase_secure.actions.mqtt import MqttBroker
 from enphase_secure.simulator.tls import self_signed_certificate
+from loopback import free_port
 
 MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto")
 
@@ -30,9 +31,7 @@ class Mosquitto:
             pytest.fail("mosquitto is not installed (apt-get install -y mosquitto)")
         self._executable = executable
         self._folder = folder
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.broker = MqttBroker(host="127.0.0.1", port=self.port)
         self.ca_file: Path | None = None  # with tls: the broker's self-signed certificate, its own CA
         if tls:

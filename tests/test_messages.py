@@ -18,6 +18,7 @@ from enphase_secure.config import GatewayConfig
 from enphase_secure.errors import GatewayUnreachableError
 from enphase_secure.gateway.connect import open_gateway
 from enphase_secure.messages import explain, set_language
+from loopback import free_port
 
 
 @pytest.fixture(params=["en", "fr"])
@@ -32,12 +33,6 @@ EXPECTED = {
     "plain_http": {"en": "'{url}' answers in plain HTTP, not HTTPS", "fr": "'{url}' répond en HTTP simple"},
     "name": {"en": "the name 'gateway.home' does not resolve", "fr": "le nom 'gateway.home' est introuvable"},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _gateway(host: str) -> GatewayConfig:
@@ -55,7 +50,7 @@ async def _gateway_error(host: str, tmp_path: Path) -> str:
 
 
 async def test_nothing_listening(language: str, tmp_path: Path) -> None:
-    host = f"127.0.0.1:{_free_port()}"
+    host = f"127.0.0.1:{free_port()}"
     message = await _gateway_error(host, tmp_path)
     assert EXPECTED["refused"][language].format(url=f"https://{host}") in message
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from actions_loopback import free_port, loopback_certificate
+from actions_loopback import loopback_certificate
 from aiohttp import web
 
 from enphase_secure.actions.base import run_with_retries
@@ -19,6 +19,7 @@ from enphase_secure.actions.registry import ActionContext, build_actions, build_
 from enphase_secure.actions.templates import template_values
 from enphase_secure.control.controller import Command
 from enphase_secure.errors import ConfigError
+from loopback import free_port
 
 PATH = "control.stages[2].on"
 VALUES = template_values(Command("heater", "on", "test"), None)

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import aiomqtt
-from actions_loopback import Recorder, free_port
+from actions_loopback import Recorder
 from aiohttp import web
 
 from enphase_secure.actions.base import Action, run_with_retries
@@ -23,6 +23,7 @@ from enphase_secure.actions.registry import ActionContext, build_actions
 from enphase_secure.actions.templates import template_values
 from enphase_secure.control.controller import Command
 from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, PhaseBalance, Snapshot, Storage
+from loopback import free_port
 
 APIKEY = "jeedom-secret-key-123"
 TOKEN = "ha-long-lived-token-456"

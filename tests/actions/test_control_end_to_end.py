@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 import aiomqtt
 import pytest
-from actions_loopback import free_port
 from aiohttp import web
 
 from enphase_secure.actions.mqtt import MqttBroker
@@ -25,6 +24,7 @@ from enphase_secure.control.settings import ControlSettings
 from enphase_secure.control.state import ControllerState, Instant
 from enphase_secure.energy.snapshot import EnergyFlow, GatewayIdentity, Grid, PhaseBalance, Snapshot
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
+from loopback import free_port
 
 TICK_S = 20
 DAY_S = 14 * 3600  # 06:00 to 20:00

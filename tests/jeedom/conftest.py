@@ -14,7 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from jeedom_kit import PLUGIN, SETUP, Jeedom, build_zip, free_port, install_from_zip, simulator, wait_for
+from jeedom_kit import PLUGIN, SETUP, Jeedom, build_zip, install_from_zip, simulator, wait_for
+
+from loopback import free_port
 
 if not SETUP.exists():
     pytest.skip(

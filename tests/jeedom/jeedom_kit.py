@@ -9,7 +9,6 @@ import http.cookiejar
 import http.server
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -26,13 +25,6 @@ SETUP = KIT / "setup.sh"
 PLUGIN = "enphasesecur"
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, every: float = 0.5) -> T:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ import psycopg
 import pytest
 from storage_postgres import PostgresServer
 
+from loopback import free_port
+
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
 
@@ -24,12 +25,6 @@ def _pg_bin() -> Path:
     if not candidates:
         pytest.fail(f"PostgreSQL server binaries not found in {PG_BIN_GLOB}: apt-get install postgresql")
     return candidates[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_postgres(command: list[str]) -> list[str]:
@@ -49,7 +44,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(root, "postgres")
         shutil.chown(socket_dir, "postgres")
         shutil.chown(root / "pwfile", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [

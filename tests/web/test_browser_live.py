@@ -4,7 +4,6 @@ override button switches a stage whose action switches the simulator's load."""
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from browser_helpers import TIMEOUT_MS, chromium, daemon_running, sim_call, simu
 from playwright.async_api import Page
 
 from enphase_secure.web.security import API_TOKEN_FILE
+from loopback import free_port
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON = datetime(2024, 6, 21, 12, 0, tzinfo=PARIS)
@@ -166,9 +166,7 @@ async def test_a_silent_gateway_is_shown_stale_never_as_zero(tmp_path: Path) -> 
 
 
 async def test_a_switching_that_fails_is_shown_with_its_error(tmp_path: Path) -> None:
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"  # a loopback port nobody listens on
     async with simulated("single-phase", start=NOON) as (sim, source):
         config = site_config(sim, source, tmp_path / "state", control={"stages": [_stage(dead)]})
         async with daemon_running(config, source) as daemon, chromium() as browser:
