@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from daemon_helpers import daemon_config, get_json, running, wait_until
+import pytest
 
+from daemon_helpers import daemon_config, get_json, running, wait_until
+from enphase_secure.daemon import service
 from enphase_secure.simulator.faults import Fault, FaultKind
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator
 
 
-async def test_polls_serves_api_and_goes_stale_never_zero(tmp_path: Path) -> None:
+async def test_polls_serves_api_and_goes_stale_never_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "REBOOT_CHECK_AFTER_S", 1.0)  # not the 5 s of the daemon
     source = load_scenario_source("three-phase-battery", speed=60)
     async with run_simulator(source) as sim:
         config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
@@ -78,7 +83,7 @@ async def test_polls_serves_api_and_goes_stale_never_zero(tmp_path: Path) -> Non
             assert status_body["loops"]["fast"]["failures"] >= 1
             assert "503" in status_body["loops"]["fast"]["error"]
 
-            await asyncio.sleep(5)  # long enough to have been a reboot
+            await asyncio.sleep(service.REBOOT_CHECK_AFTER_S)  # long enough to have been a reboot
             sim.requests.clear()
             sim.faults.clear()
             await wait_until(

@@ -8,8 +8,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from daemon_helpers import daemon_config, running, wait_until
 
+from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.daemon.service import Daemon, utc_now
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
 from enphase_secure.simulator.server import run_simulator
@@ -63,7 +63,8 @@ async def test_balanced_figures_at_speed_60_match_the_truth(tmp_path: Path) -> N
     async with run_simulator(source) as sim:
         config = daemon_config(sim, tmp_path, timezone="Europe/Paris", site={"grid_metering": "balanced"})
         async with running(config, clock=utc_now) as daemon:  # the wall clock, 60x slower
-            await wait_until(lambda: daemon.latest_snapshot() is not None, timeout=30)
+            # two fast reads: one interval integrated before the pause (else the race can leave it 0)
+            await wait_until(lambda: daemon.status()["loops"].get("fast", {}).get("reads", 0) >= 2, 30)
             ours_before, truth_before = await _settled(daemon, source)
             await asyncio.sleep(3.0)  # paused: every reading repeats the same timestamp
             assert _balanced(daemon) == ours_before
