@@ -108,6 +108,20 @@ class CounterState:
     def today_wh(self) -> float:
         return self.closed_wh + self.last_wh - self.baseline_wh
 
+    def moved(self, at: datetime, value_wh: float) -> CounterState:
+        """The same day and segment, read again (what ``replace`` would do, built directly: every tick)."""
+        return CounterState(
+            self.kind,
+            self.day,
+            at,
+            value_wh,
+            self.baseline_wh,
+            self.closed_wh,
+            self.estimated,
+            self.complete,
+            self.history,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
@@ -169,7 +183,7 @@ def advance(
     starts = day_starts_between(state.last_time, at, tz)
     if not starts:
         if not reset:
-            return replace(state, last_time=at, last_wh=value_wh)
+            return state.moved(at, value_wh)
         return replace(
             state,
             kind=kind,

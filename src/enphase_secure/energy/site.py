@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from .daycounters import DayCounters
+from .daycounters import DayCounters, DayTotal
 from .integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
 from .inverter_estimate import InverterEstimates, InverterReport
 from .snapshot import (
@@ -151,13 +151,19 @@ class _Day:
 
     def __init__(self, counters: DayCounters, now: datetime, tz: ZoneInfo) -> None:
         self._counters, self._now, self._tz = counters, now, tz
+        self._totals: dict[str, DayTotal | None] = {}
+
+    def _total(self, key: str) -> DayTotal | None:
+        if key not in self._totals:
+            self._totals[key] = self._counters.today(key, self._now, self._tz)
+        return self._totals[key]
 
     def today(self, key: str) -> float | None:
-        total = self._counters.today(key, self._now, self._tz)
+        total = self._total(key)
         return None if total is None else _round(total.wh)
 
     def estimated(self, key: str) -> bool:
-        total = self._counters.today(key, self._now, self._tz)
+        total = self._total(key)
         return total is not None and total.estimated
 
     def week(self, key: str) -> float | None:
@@ -456,14 +462,11 @@ def _with_estimate(
     else:
         age_s = None
     reporting = age_s is not None and age_s <= INVERTER_SILENT_AFTER_S
-    inverter = replace(
-        inverter,
+    own = inverter.today_wh is not None
+    return inverter.aged(
+        power_w=inverter.power_w if reporting else None,
+        today_wh=inverter.today_wh if own else _round(estimates.today_wh(inverter.serial, now, tz)),
+        today_estimated=inverter.today_estimated if own else True,
         report_age_s=age_s,
         reporting=reporting,
-        power_w=inverter.power_w if reporting else None,
-    )
-    if inverter.today_wh is not None:
-        return inverter
-    return replace(
-        inverter, today_wh=_round(estimates.today_wh(inverter.serial, now, tz)), today_estimated=True
     )

@@ -43,6 +43,8 @@ class JsonNode:
         return f"{self.path}.{key}" if self.path else key
 
     def _object(self) -> dict[str, Any]:
+        if type(self.value) is dict:  # what json.loads makes: the common case, checked first
+            return self.value
         if not isinstance(self.value, dict):
             raise self._error(None, f"expected an object, got {type(self.value).__name__}")
         return self.value
@@ -85,6 +87,8 @@ class JsonNode:
         return self._finite(None, self.value)
 
     def _finite(self, key: str | None, value: Any) -> float:
+        if type(value) is float and math.isfinite(value):  # the common case, checked first
+            return value
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise self._error(key, f"expected a number, got {value!r}")
         return float(value)
