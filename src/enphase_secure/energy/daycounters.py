@@ -198,9 +198,19 @@ def advance(
     return _cross_days(state, value_wh, at, starts, estimate_gap_s)
 
 
+def query_day(now: datetime, tz: ZoneInfo) -> date:
+    """The local day that ``today`` and ``last_days`` at ``now`` are about."""
+    return local_day(require_aware(now, "day counter query time"), tz)
+
+
 def today(state: CounterState, now: datetime, tz: ZoneInfo) -> DayTotal | None:
     """Today's energy, or None when no reading has arrived yet since the local day began."""
-    if local_day(require_aware(now, "day counter query time"), tz) != state.day:
+    return today_on(state, query_day(now, tz))
+
+
+def today_on(state: CounterState, day: date) -> DayTotal | None:
+    """``today`` on local ``day`` (``query_day``)."""
+    if day != state.day:
         return None
     return DayTotal(state.day, state.today_wh, state.estimated, state.complete)
 
@@ -209,7 +219,12 @@ def last_days(
     state: CounterState, now: datetime, tz: ZoneInfo, days: int = WINDOW_DAYS
 ) -> WindowTotal | None:
     """The energy of the last ``days`` local days including today; None while today is unknown."""
-    current = today(state, now, tz)
+    return last_days_on(state, query_day(now, tz), days)
+
+
+def last_days_on(state: CounterState, day: date, days: int = WINDOW_DAYS) -> WindowTotal | None:
+    """``last_days`` on local ``day`` (``query_day``)."""
+    current = today_on(state, day)
     if current is None:
         return None
     first = current.day - timedelta(days=days - 1)

@@ -97,7 +97,12 @@ def today_wh(state: InverterDay, now: datetime, tz: ZoneInfo) -> float | None:
     """Today's estimate; 0 when the inverter has not reported since local midnight (it produced nothing
     that any report covers); None when counting started with a report of today (a mid-day start: what
     came before is unknown, not 0)."""
-    if state.day != local_day(require_aware(now, "inverter query time"), tz):
+    return today_wh_on(state, local_day(require_aware(now, "inverter query time"), tz))
+
+
+def today_wh_on(state: InverterDay, day: date) -> float | None:
+    """``today_wh`` on local ``day``."""
+    if state.day != day:
         return 0.0
     return state.today_wh if state.complete else None
 
@@ -119,15 +124,23 @@ class InverterEstimates:
     def update(
         self, reports: Iterable[InverterReport], tz: ZoneInfo, *, max_gap_s: float = DEFAULT_MAX_GAP_S
     ) -> InverterEstimates:
-        inverters = dict(self.inverters)
+        changed: dict[str, InverterDay] = {}
         for report in reports:
-            inverters[report.serial] = advance(inverters.get(report.serial), report, tz, max_gap_s=max_gap_s)
-        return InverterEstimates(inverters)
+            before = changed.get(report.serial) or self.inverters.get(report.serial)
+            after = advance(before, report, tz, max_gap_s=max_gap_s)
+            if after is not before:
+                changed[report.serial] = after
+        return InverterEstimates({**self.inverters, **changed}) if changed else self
 
     def today_wh(self, serial: str, now: datetime, tz: ZoneInfo) -> float | None:
         """None for an inverter never seen."""
         state = self.inverters.get(serial)
         return None if state is None else today_wh(state, now, tz)
+
+    def today_wh_on(self, serial: str, day: date) -> float | None:
+        """``today_wh`` on local ``day``."""
+        state = self.inverters.get(serial)
+        return None if state is None else today_wh_on(state, day)
 
     def to_json(self) -> dict[str, Any]:
         return {"inverters": {serial: day.to_json() for serial, day in self.inverters.items()}}

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from .daycounters import DayCounters, DayTotal
+from .daycounters import DayCounters, DayTotal, last_days_on, query_day, today_on
 from .integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
 from .inverter_estimate import InverterEstimates, InverterReport
 from .snapshot import (
@@ -150,13 +150,18 @@ class _Day:
     """Reads today / 7-day figures of one snapshot's instant."""
 
     def __init__(self, counters: DayCounters, now: datetime, tz: ZoneInfo) -> None:
-        self._counters, self._now, self._tz = counters, now, tz
+        self._counters, self._day = counters.counters, query_day(now, tz)
         self._totals: dict[str, DayTotal | None] = {}
 
     def _total(self, key: str) -> DayTotal | None:
         if key not in self._totals:
-            self._totals[key] = self._counters.today(key, self._now, self._tz)
+            state = self._counters.get(key)
+            self._totals[key] = None if state is None else today_on(state, self._day)
         return self._totals[key]
+
+    @property
+    def day(self) -> date:
+        return self._day
 
     def today(self, key: str) -> float | None:
         total = self._total(key)
@@ -167,7 +172,8 @@ class _Day:
         return total is not None and total.estimated
 
     def week(self, key: str) -> float | None:
-        window = self._counters.last_days(key, self._now, self._tz)
+        state = self._counters.get(key)
+        window = None if state is None else last_days_on(state, self._day)
         return None if window is None else _round(window.wh)
 
     def phases(self, prefix: str, count: int) -> tuple[float | None, ...]:
@@ -436,7 +442,7 @@ def day_figures(
         net_consumption=_net_flow(snapshot.net_consumption, in_force, phases),
         grid=grid,
         storage=_storage_days(snapshot.storage, day, grid_state),
-        inverters=tuple(_with_estimate(inv, inverters, snapshot.time, tz) for inv in snapshot.inverters),
+        inverters=tuple(_with_estimate(inv, inverters, snapshot.time, day.day) for inv in snapshot.inverters),
     )
 
 
@@ -453,7 +459,7 @@ INVERTER_SILENT_AFTER_S = 45 * 60.0
 
 
 def _with_estimate(
-    inverter: InverterState, estimates: InverterEstimates, now: datetime, tz: ZoneInfo
+    inverter: InverterState, estimates: InverterEstimates, now: datetime, today: date
 ) -> InverterState:
     """Today: the inverter's own figure where the gateway gives one, else the estimate (flagged);
     the last report's age, and no power once the inverter has stopped reporting."""
@@ -465,7 +471,7 @@ def _with_estimate(
     own = inverter.today_wh is not None
     return inverter.aged(
         power_w=inverter.power_w if reporting else None,
-        today_wh=inverter.today_wh if own else _round(estimates.today_wh(inverter.serial, now, tz)),
+        today_wh=inverter.today_wh if own else _round(estimates.today_wh_on(inverter.serial, today)),
         today_estimated=inverter.today_estimated if own else True,
         report_age_s=age_s,
         reporting=reporting,
