@@ -71,11 +71,11 @@ def advance(
 ) -> InverterDay:
     """The estimate after ``report``; a report already seen (or older) changes nothing."""
     at = require_aware(report.reported_at, f"inverter {report.serial} lastReportDate")
+    if state is not None and at <= state.last_report_at:
+        return state
     day = local_day(at, tz)
     if state is None:
         return InverterDay(day, at, report.watts, 0.0, complete=False)
-    if at <= state.last_report_at:
-        return state
     seconds = (at - state.last_report_at).total_seconds()
     starts = day_starts_between(state.last_report_at, at, tz)
     if seconds > max_gap_s:

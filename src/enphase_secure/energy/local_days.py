@@ -84,8 +84,10 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 
 def day_starts_between(after: datetime, until: datetime, tz: ZoneInfo) -> list[tuple[date, datetime]]:
     """Each local day that begins in the interval (after, until], with the instant it begins."""
-    bounds = day_bounds(until, tz)
-    if bounds.holds(until) and bounds.holds(after):
+    bounds = _latest.get(tz)
+    if bounds is None or not bounds.holds(until):
+        bounds = day_bounds(until, tz)
+    if bounds.holds(after) and bounds.holds(until):
         return []
     starts: list[tuple[date, datetime]] = []
     day = local_day(after, tz) + _DAY

@@ -188,7 +188,9 @@ class _Day:
             today_estimated=self.estimated(key),
         )
 
-    def grid_energy(self, metering: str, prefix: str, *, estimated: bool) -> GridEnergy:
+    def grid_energy(
+        self, metering: str, prefix: str, *, estimated: bool, import_w: float | None, export_w: float | None
+    ) -> GridEnergy:
         return GridEnergy(
             metering=metering,
             import_today_wh=self.today(f"{prefix}.import"),
@@ -196,6 +198,8 @@ class _Day:
             import_last_7_days_wh=self.week(f"{prefix}.import"),
             export_last_7_days_wh=self.week(f"{prefix}.export"),
             estimated=estimated or self.estimated(f"{prefix}.import"),
+            import_w=import_w,
+            export_w=export_w,
         )
 
 
@@ -392,13 +396,17 @@ def day_figures(
     g = snapshot.grid
     has_counters = "gateway.import" in counters.counters
     gap = gap_today(grid_state, snapshot.time, tz)
-    gateway = (
-        day.grid_energy("gateway", "gateway", estimated=False)
-        if has_counters
-        else day.grid_energy("gateway", "phases", estimated=True)
-    )
-    balanced = day.grid_energy("balanced", "balanced", estimated=gap)
     phase_prefix = "gateway" if has_counters else "phases"
+    gateway = day.grid_energy(
+        "gateway",
+        phase_prefix,
+        estimated=not has_counters,
+        import_w=_phase_sum([p.import_w for p in g.phases], g.import_w),
+        export_w=_phase_sum([p.export_w for p in g.phases], g.export_w),
+    )
+    balanced = day.grid_energy(
+        "balanced", "balanced", estimated=gap, import_w=g.import_w, export_w=g.export_w
+    )
     phases = tuple(
         replace(
             p,
@@ -407,9 +415,6 @@ def day_figures(
         )
         for i, p in enumerate(g.phases)
     )
-    gateway = replace(gateway, import_w=_phase_sum([p.import_w for p in phases], g.import_w))
-    gateway = replace(gateway, export_w=_phase_sum([p.export_w for p in phases], g.export_w))
-    balanced = replace(balanced, import_w=g.import_w, export_w=g.export_w)
     in_force, other = (balanced, gateway) if metering == "balanced" else (gateway, balanced)
     grid = replace(
         g,
