@@ -208,9 +208,14 @@ def today(state: CounterState, now: datetime, tz: ZoneInfo) -> DayTotal | None:
     return today_on(state, query_day(now, tz))
 
 
+def counting(state: CounterState | None, day: date) -> CounterState | None:
+    """``state`` if it is counting local ``day``: today's figures are its ``today_wh`` and ``estimated``."""
+    return state if state is not None and state.day == day else None
+
+
 def today_on(state: CounterState, day: date) -> DayTotal | None:
     """``today`` on local ``day`` (``query_day``)."""
-    if day != state.day:
+    if counting(state, day) is None:
         return None
     return DayTotal(state.day, state.today_wh, state.estimated, state.complete)
 

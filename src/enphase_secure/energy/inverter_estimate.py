@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -136,6 +136,11 @@ class InverterEstimates:
         """None for an inverter never seen."""
         state = self.inverters.get(serial)
         return None if state is None else today_wh(state, now, tz)
+
+    def has_seen(self, serial: str, reported_at: datetime) -> bool:
+        """A report of ``reported_at`` (in UTC) would change nothing: ``update`` skips it anyway."""
+        state = self.inverters.get(serial)
+        return state is not None and reported_at.tzinfo is UTC and reported_at <= state.last_report_at
 
     def today_wh_on(self, serial: str, day: date) -> float | None:
         """``today_wh`` on local ``day``."""

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from .daycounters import DayCounters, DayTotal, last_days_on, query_day, today_on
+from .daycounters import CounterState, DayCounters, counting, last_days_on, query_day
 from .integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
 from .inverter_estimate import InverterEstimates, InverterReport
 from .snapshot import (
@@ -151,25 +151,24 @@ class _Day:
 
     def __init__(self, counters: DayCounters, now: datetime, tz: ZoneInfo) -> None:
         self._counters, self._day = counters.counters, query_day(now, tz)
-        self._totals: dict[str, DayTotal | None] = {}
+        self._current: dict[str, CounterState | None] = {}
 
-    def _total(self, key: str) -> DayTotal | None:
-        if key not in self._totals:
-            state = self._counters.get(key)
-            self._totals[key] = None if state is None else today_on(state, self._day)
-        return self._totals[key]
+    def _counting(self, key: str) -> CounterState | None:
+        if key not in self._current:
+            self._current[key] = counting(self._counters.get(key), self._day)
+        return self._current[key]
 
     @property
     def day(self) -> date:
         return self._day
 
     def today(self, key: str) -> float | None:
-        total = self._total(key)
-        return None if total is None else _round(total.wh)
+        state = self._counting(key)
+        return None if state is None else _round(state.today_wh)
 
     def estimated(self, key: str) -> bool:
-        total = self._total(key)
-        return total is not None and total.estimated
+        state = self._counting(key)
+        return state is not None and state.estimated
 
     def week(self, key: str) -> float | None:
         state = self._counters.get(key)
@@ -372,7 +371,9 @@ def account(
         (
             InverterReport(inv.serial, inv.last_report, inv.power_w)
             for inv in snapshot.inverters
-            if inv.last_report is not None and inv.power_w is not None
+            if inv.last_report is not None
+            and inv.power_w is not None
+            and not state.inverters.has_seen(inv.serial, inv.last_report)
         ),
         tz,
     )
