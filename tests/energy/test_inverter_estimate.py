@@ -151,3 +151,27 @@ def test_a_malformed_persisted_state_names_the_field() -> None:
     with pytest.raises(EnergyStateError) as caught:
         InverterEstimates.from_json(persisted)
     assert caught.value.field == f"inverter_estimates.inverters.{SERIAL}.today_wh"
+
+
+NOON = local(2024, 6, 15, 12)
+
+
+@pytest.mark.parametrize(
+    ("serial", "reported_at", "seen", "last_after"),
+    [
+        (SERIAL, NOON, True, NOON),  # the report the estimate last took
+        (SERIAL, NOON - timedelta(minutes=5), True, NOON),  # an older one
+        (SERIAL, NOON + timedelta(seconds=1), False, NOON + timedelta(seconds=1)),  # a new one
+        ("another", NOON, False, NOON),  # an inverter never seen
+        (SERIAL, NOON.astimezone(PARIS), False, NOON),  # not in UTC: left to update, which skips it
+    ],
+)
+def test_has_seen_is_what_update_would_skip(
+    serial: str, reported_at: datetime, seen: bool, last_after: datetime
+) -> None:
+    estimates = InverterEstimates.empty().update([InverterReport(SERIAL, NOON, 120.0)], PARIS)
+    assert estimates.has_seen(serial, reported_at) is seen
+    after = estimates.update([InverterReport(serial, reported_at, 150.0)], PARIS)
+    assert after.inverters[serial].last_report_at == last_after
+    if seen:
+        assert after is estimates

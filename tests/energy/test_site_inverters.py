@@ -4,6 +4,7 @@ one, else the estimate (flagged, unknown after a mid-day start), and silent inve
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,3 +81,14 @@ def test_an_inverter_that_stopped_reporting_is_marked_not_shown_at_its_last_powe
     assert inverter.report_age_s == INVERTER_SILENT_AFTER_S + 60
     assert inverter.to_json()["reporting"] is False
     assert inverter.today_wh == 900  # what it produced stays known
+
+
+def test_aged_is_replace_of_the_tick_figures_keeping_every_other_field() -> None:
+    """Every field set to a value of its own: a field added later and forgotten by ``aged`` shows."""
+    special: dict[str, object] = {"serial": "S1", "last_report": NOON}
+    special.update(today_estimated=True, reporting=False)
+    values = {f.name: special.get(f.name, float(n + 1)) for n, f in enumerate(fields(InverterState))}
+    inverter = InverterState(**values)  # type: ignore[arg-type]
+    changes = {"power_w": None, "today_wh": 7.5, "today_estimated": False, "report_age_s": 12.3}
+    changes["reporting"] = True
+    assert inverter.aged(**changes) == replace(inverter, **changes)  # type: ignore[arg-type]

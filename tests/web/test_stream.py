@@ -105,3 +105,23 @@ async def test_clients_are_bounded_and_shutdown_ends_the_streams() -> None:
         for response in open_streams:
             assert await asyncio.wait_for(response.content.read(), 10) == b""
     assert stream.status()["clients"] == 0
+
+
+async def test_updates_without_a_client_are_kept_not_encoded_until_one_connects() -> None:
+    stream = EventStream()
+    unwatched = [_update(float(watts), seconds=watts) for watts in (100, 200, 300)]
+    for update in unwatched:
+        await stream.publish(update)
+    assert all("document" not in vars(update) for update in unwatched)  # no JSON built for nobody
+    async with TestClient(TestServer(create_app(_View(None), stream=stream), host="127.0.0.1")) as client:
+        response = await client.get("/api/stream")
+        assert (await response.content.readline()) == b"retry: 1000\n"
+        first = await _next_event(response)
+        assert first["data"]["production"]["power_w"] == 300.0
+        assert first["id"] == unwatched[-1].snapshot.time.isoformat()
+        assert "document" not in vars(unwatched[0])
+        assert "document" in vars(unwatched[-1])
+        await stream.publish(_update(400.0, seconds=4))
+        assert (await _next_event(response))["data"]["production"]["power_w"] == 400.0
+        assert stream.status()["events_sent"] == 1
+        response.close()

@@ -108,6 +108,20 @@ class CounterState:
     def today_wh(self) -> float:
         return self.closed_wh + self.last_wh - self.baseline_wh
 
+    def moved(self, at: datetime, value_wh: float) -> CounterState:
+        """The same day and segment, read again (what ``replace`` would do, built directly: every tick)."""
+        return CounterState(
+            self.kind,
+            self.day,
+            at,
+            value_wh,
+            self.baseline_wh,
+            self.closed_wh,
+            self.estimated,
+            self.complete,
+            self.history,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
@@ -169,7 +183,7 @@ def advance(
     starts = day_starts_between(state.last_time, at, tz)
     if not starts:
         if not reset:
-            return replace(state, last_time=at, last_wh=value_wh)
+            return state.moved(at, value_wh)
         return replace(
             state,
             kind=kind,
@@ -184,9 +198,24 @@ def advance(
     return _cross_days(state, value_wh, at, starts, estimate_gap_s)
 
 
+def query_day(now: datetime, tz: ZoneInfo) -> date:
+    """The local day that ``today`` and ``last_days`` at ``now`` are about."""
+    return local_day(require_aware(now, "day counter query time"), tz)
+
+
 def today(state: CounterState, now: datetime, tz: ZoneInfo) -> DayTotal | None:
     """Today's energy, or None when no reading has arrived yet since the local day began."""
-    if local_day(require_aware(now, "day counter query time"), tz) != state.day:
+    return today_on(state, query_day(now, tz))
+
+
+def counting(state: CounterState | None, day: date) -> CounterState | None:
+    """``state`` if it is counting local ``day``: today's figures are its ``today_wh`` and ``estimated``."""
+    return state if state is not None and state.day == day else None
+
+
+def today_on(state: CounterState, day: date) -> DayTotal | None:
+    """``today`` on local ``day`` (``query_day``)."""
+    if counting(state, day) is None:
         return None
     return DayTotal(state.day, state.today_wh, state.estimated, state.complete)
 
@@ -195,7 +224,12 @@ def last_days(
     state: CounterState, now: datetime, tz: ZoneInfo, days: int = WINDOW_DAYS
 ) -> WindowTotal | None:
     """The energy of the last ``days`` local days including today; None while today is unknown."""
-    current = today(state, now, tz)
+    return last_days_on(state, query_day(now, tz), days)
+
+
+def last_days_on(state: CounterState, day: date, days: int = WINDOW_DAYS) -> WindowTotal | None:
+    """``last_days`` on local ``day`` (``query_day``)."""
+    current = today_on(state, day)
     if current is None:
         return None
     first = current.day - timedelta(days=days - 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,11 +71,11 @@ def advance(
 ) -> InverterDay:
     """The estimate after ``report``; a report already seen (or older) changes nothing."""
     at = require_aware(report.reported_at, f"inverter {report.serial} lastReportDate")
+    if state is not None and at <= state.last_report_at:
+        return state
     day = local_day(at, tz)
     if state is None:
         return InverterDay(day, at, report.watts, 0.0, complete=False)
-    if at <= state.last_report_at:
-        return state
     seconds = (at - state.last_report_at).total_seconds()
     starts = day_starts_between(state.last_report_at, at, tz)
     if seconds > max_gap_s:
@@ -97,7 +97,12 @@ def today_wh(state: InverterDay, now: datetime, tz: ZoneInfo) -> float | None:
     """Today's estimate; 0 when the inverter has not reported since local midnight (it produced nothing
     that any report covers); None when counting started with a report of today (a mid-day start: what
     came before is unknown, not 0)."""
-    if state.day != local_day(require_aware(now, "inverter query time"), tz):
+    return today_wh_on(state, local_day(require_aware(now, "inverter query time"), tz))
+
+
+def today_wh_on(state: InverterDay, day: date) -> float | None:
+    """``today_wh`` on local ``day``."""
+    if state.day != day:
         return 0.0
     return state.today_wh if state.complete else None
 
@@ -119,15 +124,28 @@ class InverterEstimates:
     def update(
         self, reports: Iterable[InverterReport], tz: ZoneInfo, *, max_gap_s: float = DEFAULT_MAX_GAP_S
     ) -> InverterEstimates:
-        inverters = dict(self.inverters)
+        changed: dict[str, InverterDay] = {}
         for report in reports:
-            inverters[report.serial] = advance(inverters.get(report.serial), report, tz, max_gap_s=max_gap_s)
-        return InverterEstimates(inverters)
+            before = changed.get(report.serial) or self.inverters.get(report.serial)
+            after = advance(before, report, tz, max_gap_s=max_gap_s)
+            if after is not before:
+                changed[report.serial] = after
+        return InverterEstimates({**self.inverters, **changed}) if changed else self
 
     def today_wh(self, serial: str, now: datetime, tz: ZoneInfo) -> float | None:
         """None for an inverter never seen."""
         state = self.inverters.get(serial)
         return None if state is None else today_wh(state, now, tz)
+
+    def has_seen(self, serial: str, reported_at: datetime) -> bool:
+        """A report of ``reported_at`` (in UTC) would change nothing: ``update`` skips it anyway."""
+        state = self.inverters.get(serial)
+        return state is not None and reported_at.tzinfo is UTC and reported_at <= state.last_report_at
+
+    def today_wh_on(self, serial: str, day: date) -> float | None:
+        """``today_wh`` on local ``day``."""
+        state = self.inverters.get(serial)
+        return None if state is None else today_wh_on(state, day)
 
     def to_json(self) -> dict[str, Any]:
         return {"inverters": {serial: day.to_json() for serial, day in self.inverters.items()}}

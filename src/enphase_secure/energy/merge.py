@@ -9,6 +9,7 @@ the gateway's own production + net, which counts a battery behind the net CT, is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -353,6 +354,7 @@ def _grid(net: EnergyFlow, net_ct: _Ct | None, layout: PhaseLayout) -> Grid:
     )
 
 
+@functools.lru_cache(maxsize=2)  # the inverters are read every few minutes, merged every second
 def _inverters(reports: InverterReports | None) -> tuple[InverterState, ...]:
     if reports is None:
         return ()

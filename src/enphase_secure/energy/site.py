@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from .daycounters import DayCounters
+from .daycounters import CounterState, DayCounters, counting, last_days_on, query_day
 from .integrate import GridIntegrator, GridTick, ImportExport, gap_today, integrate
 from .inverter_estimate import InverterEstimates, InverterReport
 from .snapshot import (
@@ -150,18 +150,29 @@ class _Day:
     """Reads today / 7-day figures of one snapshot's instant."""
 
     def __init__(self, counters: DayCounters, now: datetime, tz: ZoneInfo) -> None:
-        self._counters, self._now, self._tz = counters, now, tz
+        self._counters, self._day = counters.counters, query_day(now, tz)
+        self._current: dict[str, CounterState | None] = {}
+
+    def _counting(self, key: str) -> CounterState | None:
+        if key not in self._current:
+            self._current[key] = counting(self._counters.get(key), self._day)
+        return self._current[key]
+
+    @property
+    def day(self) -> date:
+        return self._day
 
     def today(self, key: str) -> float | None:
-        total = self._counters.today(key, self._now, self._tz)
-        return None if total is None else _round(total.wh)
+        state = self._counting(key)
+        return None if state is None else _round(state.today_wh)
 
     def estimated(self, key: str) -> bool:
-        total = self._counters.today(key, self._now, self._tz)
-        return total is not None and total.estimated
+        state = self._counting(key)
+        return state is not None and state.estimated
 
     def week(self, key: str) -> float | None:
-        window = self._counters.last_days(key, self._now, self._tz)
+        state = self._counters.get(key)
+        window = None if state is None else last_days_on(state, self._day)
         return None if window is None else _round(window.wh)
 
     def phases(self, prefix: str, count: int) -> tuple[float | None, ...]:
@@ -176,7 +187,9 @@ class _Day:
             today_estimated=self.estimated(key),
         )
 
-    def grid_energy(self, metering: str, prefix: str, *, estimated: bool) -> GridEnergy:
+    def grid_energy(
+        self, metering: str, prefix: str, *, estimated: bool, import_w: float | None, export_w: float | None
+    ) -> GridEnergy:
         return GridEnergy(
             metering=metering,
             import_today_wh=self.today(f"{prefix}.import"),
@@ -184,6 +197,8 @@ class _Day:
             import_last_7_days_wh=self.week(f"{prefix}.import"),
             export_last_7_days_wh=self.week(f"{prefix}.export"),
             estimated=estimated or self.estimated(f"{prefix}.import"),
+            import_w=import_w,
+            export_w=export_w,
         )
 
 
@@ -356,7 +371,9 @@ def account(
         (
             InverterReport(inv.serial, inv.last_report, inv.power_w)
             for inv in snapshot.inverters
-            if inv.last_report is not None and inv.power_w is not None
+            if inv.last_report is not None
+            and inv.power_w is not None
+            and not state.inverters.has_seen(inv.serial, inv.last_report)
         ),
         tz,
     )
@@ -380,13 +397,17 @@ def day_figures(
     g = snapshot.grid
     has_counters = "gateway.import" in counters.counters
     gap = gap_today(grid_state, snapshot.time, tz)
-    gateway = (
-        day.grid_energy("gateway", "gateway", estimated=False)
-        if has_counters
-        else day.grid_energy("gateway", "phases", estimated=True)
-    )
-    balanced = day.grid_energy("balanced", "balanced", estimated=gap)
     phase_prefix = "gateway" if has_counters else "phases"
+    gateway = day.grid_energy(
+        "gateway",
+        phase_prefix,
+        estimated=not has_counters,
+        import_w=_phase_sum([p.import_w for p in g.phases], g.import_w),
+        export_w=_phase_sum([p.export_w for p in g.phases], g.export_w),
+    )
+    balanced = day.grid_energy(
+        "balanced", "balanced", estimated=gap, import_w=g.import_w, export_w=g.export_w
+    )
     phases = tuple(
         replace(
             p,
@@ -395,9 +416,6 @@ def day_figures(
         )
         for i, p in enumerate(g.phases)
     )
-    gateway = replace(gateway, import_w=_phase_sum([p.import_w for p in phases], g.import_w))
-    gateway = replace(gateway, export_w=_phase_sum([p.export_w for p in phases], g.export_w))
-    balanced = replace(balanced, import_w=g.import_w, export_w=g.export_w)
     in_force, other = (balanced, gateway) if metering == "balanced" else (gateway, balanced)
     grid = replace(
         g,
@@ -430,7 +448,7 @@ def day_figures(
         net_consumption=_net_flow(snapshot.net_consumption, in_force, phases),
         grid=grid,
         storage=_storage_days(snapshot.storage, day, grid_state),
-        inverters=tuple(_with_estimate(inv, inverters, snapshot.time, tz) for inv in snapshot.inverters),
+        inverters=tuple(_with_estimate(inv, inverters, snapshot.time, day.day) for inv in snapshot.inverters),
     )
 
 
@@ -447,7 +465,7 @@ INVERTER_SILENT_AFTER_S = 45 * 60.0
 
 
 def _with_estimate(
-    inverter: InverterState, estimates: InverterEstimates, now: datetime, tz: ZoneInfo
+    inverter: InverterState, estimates: InverterEstimates, now: datetime, today: date
 ) -> InverterState:
     """Today: the inverter's own figure where the gateway gives one, else the estimate (flagged);
     the last report's age, and no power once the inverter has stopped reporting."""
@@ -456,14 +474,11 @@ def _with_estimate(
     else:
         age_s = None
     reporting = age_s is not None and age_s <= INVERTER_SILENT_AFTER_S
-    inverter = replace(
-        inverter,
+    own = inverter.today_wh is not None
+    return inverter.aged(
+        power_w=inverter.power_w if reporting else None,
+        today_wh=inverter.today_wh if own else _round(estimates.today_wh_on(inverter.serial, today)),
+        today_estimated=inverter.today_estimated if own else True,
         report_age_s=age_s,
         reporting=reporting,
-        power_w=inverter.power_w if reporting else None,
-    )
-    if inverter.today_wh is not None:
-        return inverter
-    return replace(
-        inverter, today_wh=_round(estimates.today_wh(inverter.serial, now, tz)), today_estimated=True
     )

@@ -3,6 +3,7 @@
 Each update is encoded once and handed to every connected client's one-item slot: a client that
 reads slowly gets the latest update, never a queue. The first event is the latest update at connect
 time, so a (re)connecting page shows figures at once; ``retry`` makes EventSource reconnect after 1 s.
+With no client connected an update is only kept, not encoded (most ticks of a daemon nobody watches).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class EventStream:
 
     def __init__(self, *, max_clients: int = MAX_CLIENTS) -> None:
         self._clients: set[_Client] = set()
-        self._latest: bytes | None = None
+        self._latest: Update | None = None
+        self._latest_event: bytes | None = None  # the latest update encoded, once a client needs it
         self._max_clients = max_clients
         self._sent = 0
 
@@ -71,11 +73,18 @@ class EventStream:
         """Clients stay connected across a restart of the bus; the web server's shutdown ends them."""
 
     async def publish(self, update: Update) -> None:
-        event = encode_event(update)
-        self._latest = event
+        self._latest, self._latest_event = update, None
+        if not self._clients:
+            return
+        event = self._encoded(update)
         for client in self._clients:
             client.offer(event)
         self._sent += len(self._clients)
+
+    def _encoded(self, latest: Update) -> bytes:
+        if self._latest_event is None:
+            self._latest_event = encode_event(latest)
+        return self._latest_event
 
     def status(self) -> dict[str, Any]:
         return {"clients": len(self._clients), "max_clients": self._max_clients, "events_sent": self._sent}
@@ -90,7 +99,7 @@ class EventStream:
             )
         client = _Client()
         if self._latest is not None:
-            client.offer(self._latest)
+            client.offer(self._encoded(self._latest))
         self._clients.add(client)
         try:
             yield client
