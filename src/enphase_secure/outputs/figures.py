@@ -297,21 +297,34 @@ def resolve(document: Mapping[str, Any], path: str) -> Any:
 
 @cache
 def accessor(path: str) -> Accessor:
-    """``resolve`` for one path, its steps split once (outputs read every figure at every tick)."""
-    steps = tuple((part, int(part) if part.isdigit() else None) for part in path.split("."))
+    """``resolve`` for one path, compiled once (outputs read every figure at every tick): the steps
+    taken straight (``document["grid"]["phases"][0]["import_w"]``), the careful walk only when a step
+    is missing or meets another type."""
+    parts = tuple(path.split("."))
+    steps = tuple(int(part) if part.isdigit() else part for part in parts)
+    indexed = any(isinstance(step, int) for step in steps)
 
-    def get(document: Mapping[str, Any]) -> Any:
+    def walk(document: Mapping[str, Any]) -> Any:
         node: Any = document
-        for part, index in steps:
-            if isinstance(node, dict | Mapping):
+        for part, step in zip(parts, steps, strict=True):
+            if isinstance(node, Mapping):
                 node = node.get(part)
-            elif index is not None and isinstance(node, list | tuple | Sequence) and type(node) is not str:
-                node = node[index] if index < len(node) else None
+            elif isinstance(step, int) and isinstance(node, Sequence) and not isinstance(node, str):
+                node = node[step] if step < len(node) else None
             else:
                 return None
             if node is None:
                 return None
         return node
+
+    def get(document: Mapping[str, Any]) -> Any:
+        node: Any = document
+        try:
+            for step in steps:
+                node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return walk(document)
+        return walk(document) if indexed and isinstance(node, str) else node  # a str is no list
 
     return get
 

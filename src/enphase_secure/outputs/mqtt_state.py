@@ -18,8 +18,9 @@ only when it is going out.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from .bus import Update
@@ -51,8 +52,11 @@ class Message:
         return len(self.topic.encode()) + len(self.payload.encode())
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +67,16 @@ class _Device:
     instant: tuple[bool, ...]
     figure_topics: tuple[str, ...]  # with figure_topics: each figure's own topic, else empty
     inverter: int | None  # its place among ``inverters(document)``; None: a site device
+    keyed: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # all paths one key: them at once
 
     def values(self, source: Mapping[str, Any], stale: bool) -> tuple[Any, ...]:
         if stale:
             return tuple(None if i else g(source) for g, i in zip(self.getters, self.instant, strict=True))
+        if self.keyed is not None:
+            try:
+                return self.keyed(source)
+            except (KeyError, TypeError):
+                pass  # a key missing: each figure's accessor says None for it
         return tuple(get(source) for get in self.getters)
 
 
@@ -81,6 +91,7 @@ def _plan(document: Mapping[str, Any], layout: str, topics: Topics, figure_topic
     serials: dict[str, int] = {str(i["serial"]): n for n, i in enumerate(inverters(document))}
     for device in layout_devices(document, layout):
         points = device.points
+        paths = tuple(p.path for p in points)
         own: tuple[str, ...] = ()
         if figure_topics:
             inverter = device.inverter
@@ -92,10 +103,11 @@ def _plan(document: Mapping[str, Any], layout: str, topics: Topics, figure_topic
             _Device(
                 topic=topics.device_state(device.device_id),
                 keys=tuple(p.key for p in points),
-                getters=tuple(accessor(p.path) for p in points),
+                getters=tuple(accessor(path) for path in paths),
                 instant=tuple(p.figure.traits.instant for p in points),
                 figure_topics=own,
                 inverter=None if device.inverter is None else serials[device.inverter],
+                keyed=itemgetter(*paths) if len(paths) > 1 and not any("." in p for p in paths) else None,
             )
         )
     sent = {topics.live, *(topics.stage_state(name) for name in stage_names(document))}
