@@ -202,10 +202,11 @@ def plan(document: Mapping[str, Any], layout: str) -> Plan:
     return Plan(layout, tuple(equipment), tuple(bindings))
 
 
-def plan_key(document: Mapping[str, Any]) -> tuple[Any, ...]:
+def plan_key(update: Update) -> tuple[Any, ...]:
     """What ``plan`` depends on: the site's shape, the stages, the inverters and the figures each gives."""
+    document = update.document
     return (
-        SiteShape.of(document),
+        update.shape,
         tuple(str(stage.get("name")) for stage in resolve(document, "control.stages") or ()),
         tuple(
             (str(i.get("serial")), tuple(f.path for f in INVERTER_FIGURES if i.get(f.path) is not None))
@@ -296,7 +297,7 @@ class JeedomOutput:
 
     async def publish(self, update: Update) -> None:
         document = update.document
-        key = plan_key(document)
+        key = plan_key(update)
         if self._plan is None or self._plan[0] != key:
             self._plan = (key, plan(document, self.layout))
         current = self._plan[1]

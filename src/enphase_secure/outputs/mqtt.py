@@ -26,7 +26,6 @@ import aiomqtt
 
 from ..errors import OutputUnavailableError
 from .bus import Update
-from .figures import SiteShape
 from .ha_discovery import discovery_configs, discovery_filter, discovery_messages
 from .mqtt_layout import Topics, slug, stage_names
 from .mqtt_state import Message, StateTracker, stage_messages
@@ -289,7 +288,7 @@ class MqttOutput:
         document = update.document
         key = (
             topics.serial,
-            SiteShape.of(document),
+            update.shape,
             stage_names(document),
             tuple(str(i.get("serial")) for i in document.get("inverters") or ()),
             _frozen(document.get("gateway") or {}),

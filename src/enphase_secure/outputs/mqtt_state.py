@@ -17,14 +17,15 @@ only when it is going out.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from .bus import Update
-from .figures import Accessor, SiteShape, accessor
+from .figures import Accessor, accessor
 from .mqtt_layout import Topics, inverters, layout_devices, stage_names
 
 STAGE_FIELDS = (
@@ -52,11 +53,46 @@ class Message:
         return len(self.topic.encode()) + len(self.payload.encode())
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    """Compact JSON; orjson, as the site's payload goes out every second (its ~100 numbers are most of
+    the work, which orjson does several times faster than ``json``)."""
+    return orjson.dumps(value).decode()
+
+
+Reader = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+
+
+def _reader(paths: tuple[str, ...]) -> Reader:
+    """All the paths' values at once, in order: each parent read once, its children by one itemgetter
+    (``production.phases_w`` once, then its 0, 1, 2). KeyError, IndexError or TypeError where the
+    document lacks a step (then each figure's own accessor)."""
+    groups: dict[str, list[int]] = {}
+    for position, path in enumerate(paths):
+        groups.setdefault(path.rpartition(".")[0], []).append(position)
+    parts: list[tuple[Accessor | None, Callable[[Any], Any], bool]] = []
+    order: list[int] = []
+    for parent, positions in groups.items():
+        names = [paths[n].rpartition(".")[2] for n in positions]
+        steps = [int(name) if name.isdigit() else name for name in names]
+        parts.append((accessor(parent) if parent else None, itemgetter(*steps), len(steps) > 1))
+        order.extend(positions)
+    back = tuple(order.index(position) for position in range(len(paths)))
+    if len(parts) == 1 and parts[0][0] is None and parts[0][2]:
+        return parts[0][1]  # one key each (an inverter's figures): the itemgetter gives them in order
+
+    def read(source: Mapping[str, Any]) -> tuple[Any, ...]:
+        flat: list[Any] = []
+        for parent, children, several in parts:
+            node = source if parent is None else parent(source)
+            if isinstance(node, str):
+                raise TypeError("a text is not a list")
+            if several:
+                flat.extend(children(node))
+            else:
+                flat.append(children(node))
+        return tuple(map(flat.__getitem__, back))
+
+    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +100,19 @@ class _Device:
     topic: str
     keys: tuple[str, ...]
     getters: tuple[Accessor, ...]
+    read: Reader
     instant: tuple[bool, ...]
     figure_topics: tuple[str, ...]  # with figure_topics: each figure's own topic, else empty
     inverter: int | None  # its place among ``inverters(document)``; None: a site device
-    keyed: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # all paths one key: them at once
 
     def values(self, source: Mapping[str, Any], stale: bool) -> tuple[Any, ...]:
+        try:
+            values = self.read(source)
+        except (KeyError, IndexError, TypeError):  # a step missing: each accessor says None where it is
+            values = tuple(get(source) for get in self.getters)
         if stale:
-            return tuple(None if i else g(source) for g, i in zip(self.getters, self.instant, strict=True))
-        if self.keyed is not None:
-            try:
-                return self.keyed(source)
-            except (KeyError, TypeError):
-                pass  # a key missing: each figure's accessor says None for it
-        return tuple(get(source) for get in self.getters)
+            return tuple(None if i else v for v, i in zip(values, self.instant, strict=True))
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +139,10 @@ def _plan(document: Mapping[str, Any], layout: str, topics: Topics, figure_topic
                 topic=topics.device_state(device.device_id),
                 keys=tuple(p.key for p in points),
                 getters=tuple(accessor(path) for path in paths),
+                read=_reader(paths),
                 instant=tuple(p.figure.traits.instant for p in points),
                 figure_topics=own,
                 inverter=None if device.inverter is None else serials[device.inverter],
-                keyed=itemgetter(*paths) if len(paths) > 1 and not any("." in p for p in paths) else None,
             )
         )
     sent = {topics.live, *(topics.stage_state(name) for name in stage_names(document))}
@@ -140,9 +175,9 @@ class StateTracker:
         document = update.document
         stale = bool(document.get("stale"))
         out: list[Message] = []
-        plan = self._plan_for(document, topics, out)
-        self._offer(out, topics.live, "offline" if stale else "online", now_s, qos=1)
         listed = inverters(document)
+        plan = self._plan_for(update, listed, topics, out)
+        self._offer(out, topics.live, "offline" if stale else "online", now_s, qos=1)
         for device in plan.devices:
             source = document if device.inverter is None else listed[device.inverter]
             values = device.values(source, stale)
@@ -170,14 +205,12 @@ class StateTracker:
             out.append(Message(topic, payload, qos=qos))
             self._sent[topic] = (payload, now_s)
 
-    def _plan_for(self, document: Mapping[str, Any], topics: Topics, out: list[Message]) -> _Plan:
+    def _plan_for(
+        self, update: Update, listed: Sequence[Mapping[str, Any]], topics: Topics, out: list[Message]
+    ) -> _Plan:
         """Worked out again only when the site changes shape; the topics it no longer sends emptied."""
-        key = (
-            topics,
-            SiteShape.of(document),
-            stage_names(document),
-            tuple(str(i["serial"]) for i in inverters(document)),
-        )
+        document = update.document
+        key = (topics, update.shape, stage_names(document), tuple(str(i["serial"]) for i in listed))
         if key != self._key:
             self._plan = _plan(document, self.layout, topics, self.figure_topics)
             self._key = key
