@@ -7,7 +7,7 @@ and the stages go out when they change (at most once per tick) and at least ever
 ``publish_interval_s``; an inverter's payload when it changes (a new report, every 5-15 min): it is
 retained, so sending the same bytes again would tell nobody anything. With ``figure_topics``, also one
 retained topic per figure (``<prefix>/<serial>/<key>``, the value as JSON: a number, true/false, a
-string or null), sent when it changes: about 80 more messages per tick on a three-phase site with a
+string or null), sent when it changes: about 60 more messages per tick on a three-phase site with a
 battery, each costing the daemon about as much CPU as a whole device payload.
 
 The work per tick is kept small (the daemon runs it every second): which figures each device has,
