@@ -269,7 +269,10 @@ async def replay(updates: list[Update], port: int, **settings: str) -> tuple[flo
             await asyncio.sleep(0.05)
         else:
             raise RuntimeError("the MQTT output did not connect in 10 s")
-        await asyncio.sleep(0.5)  # the first connection's discovery is not what a tick costs
+        sent = -1
+        while sent != output.messages_sent:  # the first connection's discovery is not what a tick costs
+            sent = output.messages_sent
+            await asyncio.sleep(0.5)
         sent, cpu_s = output.messages_sent, 0.0
         for _ in range(REPLAY_ROUNDS):
             for update in updates:
