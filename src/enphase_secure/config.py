@@ -194,6 +194,9 @@ class MqttConfig(_Section):
     client_id: str | None = None
     topic_prefix: str = "enphase_secure"
     homeassistant_discovery: bool = True
+    discovery: Literal["device", "component"] = Field(
+        default="device", description="component: one config per entity, for Home Assistant before 2024.11"
+    )
     discovery_prefix: str = "homeassistant"
     publish_interval_s: float = Field(default=10.0, ge=1, description="republish unchanged values")
     figure_topics: bool = Field(default=False, description="also one topic per figure")

@@ -3,6 +3,7 @@ the table, per phase and per inverter, and the service's health (poll latency, r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import aiohttp
@@ -79,7 +80,7 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
     assert families["enphase_inverter_report_age_seconds"].samples
     stage = families["enphase_stage_on"].samples
     assert [(s.labels["stage"], s.value) for s in stage] == [("Water heater", 1.0)]
-    assert {"enphase_stage_runtime_today_hours", "enphase_stage_energy_today_watt_hours"} <= set(families)
+    assert {"enphase_stage_runtime_today_seconds", "enphase_stage_energy_today_watt_hours"} <= set(families)
     assert stage_figure(1).kind is Kind.STATE
 
     # Prometheus names: base units, _total on counters
@@ -88,7 +89,12 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
     assert families["enphase_production_power_watts"].samples[0].value >= 0
     assert families["enphase_gateway_online"].samples[0].value == 1.0
     assert families["enphase_firmware_info"].samples[0].labels["firmware"]
-    assert families["enphase_token_days_left"].samples[0].value > 0
+    # base units: seconds of token validity left (not days), a 0-1 ratio for the battery (not %)
+    assert families["enphase_token_validity_seconds"].samples[0].value > 86400
+    assert 0 <= families["enphase_battery_soc_ratio"].samples[0].value <= 1
+    misnamed = [n for n in families if re.search(r"_(percent|pct|days|days_left|hours|h)$", n)]
+    assert [n for n in misnamed if not n.endswith("_watt_hours")] == []
+    assert families["enphase_inverter_last_report_timestamp_seconds"].samples[0].value > 1.7e9
 
     # the service's own health
     latency = {

@@ -144,13 +144,15 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             inverter = next(iter(daemon.latest_snapshot().inverters)).serial  # type: ignore[union-attr]
             assert entities[f"{uid}inverter_{inverter}_power_w"]["device"]["via_device"] == f"{uid}site"
 
-            # at least every publish_interval_s (2 s here), even unchanged: an inverter's payload
-            inverter_state = f"{base}/inverter_{inverter}/state"
-            count = sum(1 for t, _, _ in seen.messages if t == inverter_state)
+            # at least every publish_interval_s (2 s here), even unchanged: the site's topics (live);
+            # an inverter's payload is retained and changes with its reports only (every 5-15 min)
+            live = f"{base}/live"
+            count = sum(1 for t, _, _ in seen.messages if t == live)
             await asyncio.sleep(4.5)
-            assert sum(1 for t, _, _ in seen.messages if t == inverter_state) >= count + 1
-            inverter_payload = seen.json(inverter_state)
-            assert {"power_w", "today_wh", "lifetime_wh", "report_age_s"} <= set(inverter_payload)
+            assert sum(1 for t, _, _ in seen.messages if t == live) >= count + 1
+            inverter_payload = seen.json(f"{base}/inverter_{inverter}/state")
+            assert {"power_w", "today_wh", "lifetime_wh", "last_report"} <= set(inverter_payload)
+            assert "report_age_s" not in inverter_payload  # an age would need a message per tick
             assert json.loads(seen.last[f"{base}/inverter_{inverter}/power_w"]) == inverter_payload["power_w"]
 
             # the gateway stops answering: instant figures null, their availability offline
@@ -225,6 +227,38 @@ async def test_layout_change_removes_the_old_entities(tmp_path: Path, mosquitto:
     assert grid["state_topic"] == f"{PREFIX}/{sim.serial}/conso_net/state"
     assert grid["device"]["via_device"] == f"enphase_secure_{sim.serial}_prod"
     assert seen.json(f"{PREFIX}/{sim.serial}/conso_net/state")["grid_import_w"] is not None
+
+
+async def test_discovery_mode_switch_leaves_no_orphans(tmp_path: Path, mosquitto: MqttBroker) -> None:
+    source = load_scenario_source("single-phase", speed=60)
+    async with run_simulator(source) as sim, subscribed(mosquitto) as seen:
+        node = f"enphase_secure_{sim.serial}"
+        # Home Assistant before 2024.11: one config per entity
+        older = daemon_config(
+            sim, tmp_path, timezone="Europe/Paris", publish=_mqtt(mosquitto, discovery="component")
+        )
+        async with running(older, clock=source.now):
+            await _eventually(lambda: any(f"/sensor/{node}/inverter_" in t for t in seen.configs(sim.serial)))
+            await asyncio.sleep(1.0)
+            before = seen.configs(sim.serial)
+        # back to device-based discovery (the default): the per-component configs are emptied
+        newer = daemon_config(sim, tmp_path, timezone="Europe/Paris", publish=_mqtt(mosquitto))
+        async with running(newer, clock=source.now):
+            await _eventually(
+                lambda: (
+                    all(t.startswith(f"{DISCOVERY}/device/") for t in seen.configs(sim.serial))
+                    and any("/inverter_" in t for t in seen.configs(sim.serial))
+                )
+            )
+            await asyncio.sleep(1.0)
+            after = seen.configs(sim.serial)
+    assert {t.split("/")[1] for t in before} == {"sensor", "binary_sensor"}
+    assert {t.split("/")[1] for t in after} == {"device"}
+    assert {c["unique_id"] for c in before.values()} == set(ha_entities(after))  # the same entities
+    power = before[f"{DISCOVERY}/sensor/{node}/production_power_w/config"]
+    assert power["state_topic"] == f"{PREFIX}/{sim.serial}/site/state"
+    assert (power["device_class"], power["unit_of_measurement"]) == ("power", "W")
+    assert power["device"]["identifiers"] == [f"{node}_site"]
 
 
 async def test_broker_down_then_back(tmp_path: Path, mosquitto_server: Mosquitto) -> None:

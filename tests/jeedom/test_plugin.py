@@ -112,7 +112,8 @@ def test_single_phase_site_appears_with_the_table_values_and_history(
         inverter["serial"]: {
             f.jeedom_id
             for f in INVERTER_FIGURES
-            if f.jeedom_id in ORIGINAL_INVERTER_IDS or inverter.get(f.path) is not None
+            if f.jeedom_id in ORIGINAL_INVERTER_IDS
+            or (f.jeedom_id is not None and inverter.get(f.path) is not None)
         }
         for inverter in snapshot["inverters"]
     }

@@ -120,6 +120,17 @@ def test_resolve_tolerates_missing_steps() -> None:
     assert resolve(data, "a.b.x") is None
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("n", None), ("n.x", None), ("s.0", None), ("s", "text"), ("d.0", "zero"), ("t.1", 2), ("l.0.k", None),
+     ("l.1.k", 0), ("l.-1", None), ("f", 0.0)],
+)  # fmt: skip
+def test_the_straight_path_agrees_with_the_careful_walk(path: str, expected: object) -> None:
+    """Steps taken straight (a str is not a list to index, a mapping is read by key, never by place)."""
+    data = {"n": None, "s": "text", "d": {"0": "zero"}, "t": (1, 2), "l": [None, {"k": 0}], "f": 0.0}
+    assert resolve(data, path) == expected
+
+
 def test_kinds_are_consistent() -> None:
     for kind, traits in KINDS.items():
         if traits.prometheus_type == "counter":

@@ -173,12 +173,11 @@ def test_sites_and_layouts_decide_which_devices_exist() -> None:
         f"{node}/{device}/config"
         for device in ("prod", "conso_net", "conso_total", "bat", "inverter_482212345678")
     }
-    assert set(small) == {
-        f"{node}/prod/config",
-        f"{node}/conso_net/config",  # the table puts the voltage there
-        f"{node}/inverter_482212345678/config",
-    }
-    assert set(small[f"{node}/conso_net/config"]["components"]) == {"voltage_v"}
+    # no consumption CT: no consumption device; the voltage (the table's net-consumption device) goes
+    # with the production rather than alone on a device of its own
+    assert set(small) == {f"{node}/prod/config", f"{node}/inverter_482212345678/config"}
+    assert "voltage_v" in small[f"{node}/prod/config"]["components"]
+    assert "voltage_v" in big[f"{node}/conso_net/config"]["components"]
     assert big[f"{node}/bat/config"]["device"]["via_device"] == "enphase_secure_122212345678_prod"
 
 
@@ -187,16 +186,16 @@ def test_removals_empty_devices_and_reduce_components_to_their_platform() -> Non
     big = discovery_configs(SITES["3 phases, net CT, battery"], "split", TOPICS, "homeassistant")
     messages = discovery_messages(small, big)
     gone = [m for m in messages if m.payload == ""]
-    assert {m.topic for m in gone} == set(big) - set(small)  # the battery and total consumption devices
+    assert {m.topic for m in gone} == set(big) - set(small)  # the consumption and battery devices
     assert messages[: len(gone)] == gone  # removals first
     assert all(m.retain for m in messages)
-    net = next(json.loads(m.payload) for m in messages if m.topic.endswith("/conso_net/config"))
-    assert net["components"]["grid_import_w"] == {"platform": "sensor"}  # removed from the kept device
-    assert net["components"]["voltage_v"]["unique_id"].endswith("_voltage_v")
+    prod = next(json.loads(m.payload) for m in messages if m.topic.endswith("/prod/config"))
+    assert prod["components"]["production_power_w_l1"] == {"platform": "sensor"}  # gone from a kept device
+    assert prod["components"]["voltage_v"]["unique_id"].endswith("_voltage_v")
     # once removed, the next round leaves them out
     sent = {m.topic: json.loads(m.payload) for m in messages if m.payload}
-    again = next(json.loads(m.payload) for m in discovery_messages(small, sent) if "/conso_net/" in m.topic)
-    assert set(again["components"]) == {"voltage_v"}
+    again = next(json.loads(m.payload) for m in discovery_messages(small, sent) if "/prod/" in m.topic)
+    assert set(again["components"]) == set(small[next(t for t in small if "/prod/" in t)]["components"])
 
 
 def test_stage_entities() -> None:
@@ -213,3 +212,55 @@ def test_stage_entities() -> None:
     )
     assert running["state_topic"] == "enphase_secure/122212345678/site/state"
     assert entities["stage_1_reason"]["entity_category"] == "diagnostic"
+
+
+def check_component(topic: str, config: dict[str, Any]) -> list[str]:
+    """A per-component config (Home Assistant before 2024.11): ``<prefix>/<component>/<node>/<object>/
+    config``, the entity's options with its device and origin, no ``platform`` (the topic says it)."""
+    prefix, _, rest = topic.partition("/")
+    match = TOPIC.fullmatch(rest)
+    if prefix != "homeassistant" or match is None or match["component"] not in PLATFORMS:
+        return [f"{topic}: not a per-component discovery topic (or ids outside [a-zA-Z0-9_-])"]
+    problems = [] if match["node"] == "enphase_secure_122212345678" else [f"{topic}: node"]
+    if "platform" in config or "components" in config:
+        problems.append("device-based keys in a per-component config")
+    if not config.get("device", {}).get("identifiers"):
+        problems.append("device without identifiers")
+    return problems + check({**config, "platform": match["component"]})
+
+
+@pytest.mark.parametrize("layout", ["single", "split"])
+@pytest.mark.parametrize("name", list(SITES))
+def test_per_component_configs_follow_home_assistant_rules(name: str, layout: str) -> None:
+    devices = discovery_configs(SITES[name], layout, TOPICS, "homeassistant")
+    components = discovery_configs(SITES[name], layout, TOPICS, "homeassistant", per_component=True)
+    assert {t: p for t, c in components.items() if (p := check_component(t, c))} == {}
+    # the same entities as device-based discovery, with the same options
+    by_unique = {c["unique_id"]: c for c in components.values()}
+    assert set(by_unique) == set(ha_entities(devices))
+    for unique_id, entity in ha_entities(devices).items():
+        expected = {k: v for k, v in entity.items() if k not in ("platform", "config_topic", "object_id")}
+        assert by_unique[unique_id] == expected
+    energy = by_unique.get("enphase_secure_122212345678_production_lifetime_wh")
+    assert energy is not None
+    assert energy_dashboard_ready(energy)
+    # object ids do not depend on the layout: a layout change keeps every topic
+    other = "split" if layout == "single" else "single"
+    assert set(components) == set(
+        discovery_configs(SITES[name], other, TOPICS, "homeassistant", per_component=True)
+    )
+
+
+def test_switching_discovery_mode_empties_the_other_modes_topics() -> None:
+    site = SITES["3 phases, net CT, battery"]
+    devices = discovery_configs(site, "split", TOPICS, "homeassistant")
+    components = discovery_configs(site, "split", TOPICS, "homeassistant", per_component=True)
+    for new, old in ((components, devices), (devices, components)):
+        messages = discovery_messages(new, old)
+        gone = [m.topic for m in messages if m.payload == ""]
+        assert set(gone) == set(old)  # every topic of the other mode emptied, before anything new
+        assert [m.topic for m in messages[len(gone) :]] == list(new)
+        assert all(m.payload for m in messages[len(gone) :])
+    topic = "homeassistant/sensor/enphase_secure_122212345678/inverter_482212345678_power_w/config"
+    assert components[topic]["state_topic"] == "enphase_secure/122212345678/inverter_482212345678/state"
+    assert components["homeassistant/select/enphase_secure_122212345678/stage_1_mode/config"]["options"]

@@ -29,6 +29,7 @@ def config(**mqtt: Any) -> dict[str, Any]:
         ({"publish_interval_s": 0.5}, "publish.mqtt.publish_interval_s"),
         ({"port": 0}, "publish.mqtt.port"),
         ({"retain": True}, "publish.mqtt.retain: unknown key"),
+        ({"discovery": "entity"}, "publish.mqtt.discovery"),
         ({"password_file": "/nonexistent/pw"}, "publish.mqtt.password_file"),
     ],
 )
@@ -46,7 +47,7 @@ def test_settings_from_the_config(tmp_path: Path) -> None:
         config(
             host="broker.lan", port=8883, username="enphase", password_file=str(secret), tls=True,
             ca_file=str(tmp_path / "ca.pem"), client_id="enphase-1", publish_interval_s=30,
-            figure_topics=True, homeassistant_discovery=False,
+            figure_topics=True, homeassistant_discovery=False, discovery="component",
         )
     )  # fmt: skip
     settings = mqtt_settings(parsed)
@@ -58,6 +59,7 @@ def test_settings_from_the_config(tmp_path: Path) -> None:
         "enphase-1",
     )
     assert (settings.publish_interval_s, settings.figure_topics, settings.discovery) == (30, True, False)
+    assert settings.discovery_mode == "component"
     assert settings.layout == "split"
     assert settings.target == "mqtts://broker.lan:8883"
     assert "from-file-7" not in repr(parsed)
@@ -68,6 +70,7 @@ def test_defaults_and_which_outputs_exist() -> None:
     assert (settings.host, settings.port, settings.tls) == ("127.0.0.1", 1883, False)
     assert (settings.topic_prefix, settings.discovery_prefix) == ("enphase_secure", "homeassistant")
     assert (settings.publish_interval_s, settings.figure_topics, settings.discovery) == (10.0, False, True)
+    assert settings.discovery_mode == "device"
     logger = logging.getLogger("test")
     assert [o.name for o in build_outputs(parse_config(config()), logger=logger)] == ["mqtt"]
     assert build_outputs(parse_config({"gateway": GATEWAY}), logger=logger) == []

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
 import pytest
 from sample_updates import SITES, TOPICS, site
 
 from enphase_secure.outputs.bus import Update
-from enphase_secure.outputs.mqtt_state import Message, Throttle, state_messages
+from enphase_secure.outputs.mqtt_state import Message, StateTracker, state_messages
 
 
 def by_topic(messages: list[Message]) -> dict[str, str]:
@@ -74,60 +73,90 @@ def test_stage_state_and_reason() -> None:
     }  # fmt: skip
 
 
-def test_throttle_sends_changes_and_the_rest_every_interval() -> None:
-    throttle = Throttle(10.0)
-    first = [Message("a", "1"), Message("b", "x", change_key="same"), Message("c", "3", periodic=False)]
-    assert throttle.due(first, 0.0) == first
-    assert throttle.due(first, 1.0) == []  # nothing changed
-    changed = [Message("a", "2"), Message("b", "y", change_key="same")]
-    changed.append(Message("c", "3", periodic=False))
-    assert [m.topic for m in throttle.due(changed, 2.0)] == ["a"]  # b: only its time moved
-    assert [m.topic for m in throttle.due(changed, 10.5)] == ["b"]  # b: 10 s since it was sent; c: retained
-    assert [m.topic for m in throttle.due(changed, 12.0)] == ["a"]
-    changed[-1] = Message("c", "4", periodic=False)
-    assert [m.topic for m in throttle.due(changed, 12.5)] == ["c"]  # c: on change only
-    changed.pop()
-    # a topic no longer produced: its retained value is deleted once
-    gone = throttle.due([Message("a", "2")], 13.0)
-    assert gone == [Message("b", "", retain=True, qos=1), Message("c", "", retain=True, qos=1)]
-    assert throttle.due([Message("a", "2")], 14.0) == []
-    throttle.reset()
-    assert throttle.due([Message("a", "2")], 15.0) == [Message("a", "2")]
+def moved(
+    update: Update,
+    *,
+    power_w: float | None = None,
+    inverter_w: float | None = None,
+    age_s: float | None = None,
+    stale: bool | None = None,
+    storage: bool = True,
+) -> Update:
+    """The same site with a few figures changed."""
+    snapshot = update.snapshot
+    inverter = snapshot.inverters[0]
+    inverter = dataclasses.replace(
+        inverter,
+        power_w=inverter.power_w if inverter_w is None else inverter_w,
+        report_age_s=inverter.report_age_s if age_s is None else age_s,
+    )
+    snapshot = dataclasses.replace(
+        snapshot,
+        production=dataclasses.replace(
+            snapshot.production, power_w=snapshot.production.power_w if power_w is None else power_w
+        ),
+        inverters=(inverter,),
+        storage=snapshot.storage if storage else None,
+        staleness=snapshot.staleness
+        if stale is None
+        else dataclasses.replace(snapshot.staleness, stale=stale),
+    )
+    return Update(snapshot, update.health, update.control)
 
 
-def test_an_age_alone_is_not_a_change() -> None:
+BASE = "enphase_secure/122212345678"
+
+
+def test_changes_at_once_the_site_every_interval_inverters_on_change() -> None:
+    tracker = StateTracker("single", interval_s=10.0)
     update = SITES["1 phase, net CT, battery"]
-    inverter = update.snapshot.inverters[0]
 
-    def aged(age_s: float, power_w: float | None = 250.0) -> Update:
-        moved = dataclasses.replace(inverter, report_age_s=age_s, power_w=power_w)
-        return Update(dataclasses.replace(update.snapshot, inverters=(moved,)), update.health, update.control)
+    def due(item: Update, now_s: float) -> list[str]:
+        return [m.topic.removeprefix(f"{BASE}/") for m in tracker.due(item, TOPICS, now_s)]
 
-    topic = "enphase_secure/122212345678/inverter_482212345678/state"
-    throttle = Throttle(10.0)
-    first = [m for m in throttle.due(state_messages(aged(60.0), "single", TOPICS), 0.0) if m.topic == topic]
-    assert json.loads(first[0].payload)["report_age_s"] == 60.0
-    assert not [
-        m for m in throttle.due(state_messages(aged(61.0), "single", TOPICS), 1.0) if m.topic == topic
+    everything = ["live", "site/state", "inverter_482212345678/state", "control/water_heater/state"]
+    assert due(update, 0.0) == everything
+    assert due(update, 1.0) == []  # nothing changed
+    assert due(moved(update, power_w=700.0), 2.0) == ["site/state"]
+    assert due(moved(update, power_w=700.0, age_s=65.0), 3.0) == []  # an age alone: not even in a payload
+    # 10 s on: the site's topics again, unchanged (at least every interval); the inverter's is retained
+    assert due(moved(update, power_w=700.0), 10.5) == ["live", "control/water_heater/state"]
+    assert due(moved(update, power_w=700.0), 12.5) == ["site/state"]
+    assert due(moved(update, power_w=700.0, inverter_w=300.0), 13.0) == ["inverter_482212345678/state"]
+    stale = due(moved(update, power_w=700.0, inverter_w=300.0, stale=True), 14.0)
+    assert stale == ["live", "site/state", "inverter_482212345678/state"]  # instant figures now null
+    tracker.reset()  # a new connection: everything once
+    assert due(update, 15.0) == everything
+
+
+def test_a_topic_no_longer_sent_is_emptied_once() -> None:
+    tracker = StateTracker("split", interval_s=10.0)
+    update = SITES["1 phase, net CT, battery"]
+    assert f"{BASE}/bat/state" in {m.topic for m in tracker.due(update, TOPICS, 0.0)}
+    gone = [
+        m for m in tracker.due(moved(update, storage=False), TOPICS, 1.0) if m.topic == f"{BASE}/bat/state"
     ]
-    changed = [
-        m for m in throttle.due(state_messages(aged(62.0, 300.0), "single", TOPICS), 2.0) if m.topic == topic
-    ]
-    assert json.loads(changed[0].payload)["report_age_s"] == 62.0  # sent with the next real change
+    assert gone == [Message(f"{BASE}/bat/state", "", retain=True, qos=1)]
+    assert not [m for m in tracker.due(moved(update, storage=False), TOPICS, 2.0) if "/bat/" in m.topic]
 
 
-def test_the_memo_changes_nothing_but_the_work() -> None:
+def test_inverter_payloads_carry_the_report_time_not_an_age() -> None:
+    sent = by_topic(state_messages(SITES["1 phase, net CT, battery"], "single", TOPICS, figure_topics=True))
+    payload = json.loads(sent[f"{BASE}/inverter_482212345678/state"])
+    assert payload["last_report"] == "2026-06-21T12:00:00+00:00"
+    assert payload["power_w"] == 250.0
+    assert "report_age_s" not in payload
+    assert f"{BASE}/inverter_482212345678/report_age_s" not in sent
+
+
+@pytest.mark.parametrize("layout", ["single", "split"])
+def test_what_the_broker_retains_is_what_one_update_says(layout: str) -> None:
+    """The plan and the values kept between updates change nothing but the work."""
+    tracker = StateTracker(layout, interval_s=10.0, figure_topics=True)
     update = SITES["3 phases, net CT, battery"]
-    inverter = update.snapshot.inverters[0]
-    memo: dict[str, Any] = {}
-    for age_s, power_w, stale in ((60.0, 250.0, False), (61.0, 250.0, False), (62.0, 300.0, False),
-                                  (63.0, 300.0, True)):  # fmt: skip
-        moved = dataclasses.replace(inverter, report_age_s=age_s, power_w=power_w)
-        snapshot = dataclasses.replace(
-            update.snapshot,
-            inverters=(moved,),
-            staleness=dataclasses.replace(update.snapshot.staleness, stale=stale),
-        )
-        item = Update(snapshot, update.health, update.control)
-        assert state_messages(item, "split", TOPICS, memo=memo) == state_messages(item, "split", TOPICS)
-    assert set(memo) == {"inverter_482212345678"}
+    retained: dict[str, str] = {}
+    for n, item in enumerate(
+        (update, moved(update, power_w=1.0), moved(update, power_w=2.0, inverter_w=3.0, stale=True), update)
+    ):
+        retained.update(by_topic(tracker.due(item, TOPICS, float(n))))
+        assert retained == by_topic(state_messages(item, layout, TOPICS, figure_topics=True))

@@ -49,6 +49,7 @@ def mqtt_settings(config: Config) -> MqttSettings:
         client_id=mqtt.client_id,
         topic_prefix=mqtt.topic_prefix,
         discovery=mqtt.homeassistant_discovery,
+        discovery_mode=mqtt.discovery,
         discovery_prefix=mqtt.discovery_prefix,
         publish_interval_s=mqtt.publish_interval_s,
         figure_topics=mqtt.figure_topics,

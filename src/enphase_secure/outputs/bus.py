@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from ..energy.snapshot import Snapshot
-from .figures import voltage_v
+from .figures import SiteShape, voltage_v
 
 Clock = Callable[[], datetime]
 
@@ -67,6 +67,11 @@ class Update:
             "health": self.health.to_json(self.snapshot.time),
             "control": dict(self.control),
         }
+
+    @cached_property
+    def shape(self) -> SiteShape:
+        """Which figures the site has (every output asks, at every update)."""
+        return SiteShape.of(self.document)
 
 
 class Output(Protocol):

@@ -10,9 +10,10 @@ Outputs never repeat this table: they derive what they send from it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 
@@ -48,7 +49,8 @@ class KindTraits:
     binary: bool = False
     precision: int = 0  # suggested display decimals
     numeric: bool = True  # False: a label or a time (Prometheus: info / timestamp, not a value)
-    ticking: bool = False  # moves every tick by itself (an age): not a change worth sending at once
+    ticking: bool = False  # moves every tick by itself (an age): MQTT leaves it out (a timestamp says it)
+    prometheus_scale: float = 1.0  # the value times this is in the metric's base unit
 
     @property
     def ha_platform(self) -> str:
@@ -67,7 +69,9 @@ KINDS: Mapping[Kind, KindTraits] = {
     Kind.STORED_ENERGY: KindTraits(
         "Wh", True, "energy_storage", "measurement", "watt_hours", "gauge", "GENERIC_INFO"
     ),
-    Kind.PERCENT: KindTraits("%", True, "battery", "measurement", "percent", "gauge", "BATTERY", precision=1),
+    Kind.PERCENT: KindTraits(
+        "%", True, "battery", "measurement", "ratio", "gauge", "BATTERY", precision=1, prometheus_scale=0.01
+    ),
     Kind.VOLTAGE: KindTraits("V", True, "voltage", "measurement", "volts", "gauge", "VOLTAGE", precision=1),
     Kind.CURRENT: KindTraits(
         "A", True, "current", "measurement", "amperes", "gauge", "GENERIC_INFO", precision=2
@@ -79,7 +83,15 @@ KINDS: Mapping[Kind, KindTraits] = {
         "°C", True, "temperature", "measurement", "celsius", "gauge", "TEMPERATURE", precision=1
     ),
     Kind.DAYS: KindTraits(
-        "d", False, "duration", "measurement", "days", "gauge", "GENERIC_INFO", precision=1
+        "d",
+        False,
+        "duration",
+        "measurement",
+        "seconds",
+        "gauge",
+        "GENERIC_INFO",
+        precision=1,
+        prometheus_scale=86400.0,
     ),
     Kind.AGE: KindTraits(
         "s", False, "duration", "measurement", "seconds", "gauge", "GENERIC_INFO", ticking=True
@@ -91,7 +103,15 @@ KINDS: Mapping[Kind, KindTraits] = {
         None, False, "timestamp", None, "timestamp_seconds", "gauge", "GENERIC_INFO", numeric=False
     ),
     Kind.RUNTIME_TODAY: KindTraits(
-        "h", False, "duration", "measurement", "hours", "gauge", "GENERIC_INFO", precision=2
+        "h",
+        False,
+        "duration",
+        "measurement",
+        "seconds",
+        "gauge",
+        "GENERIC_INFO",
+        precision=2,
+        prometheus_scale=3600.0,
     ),
 }
 
@@ -125,6 +145,7 @@ class Figure:
     phase_path: str | None = None  # per-phase variant, with ``{phase}`` = 0-based index
     needs: Needs = Needs.NOTHING
     diagnostic: bool = False  # about the service, not the house (Home Assistant entity category)
+    metric: str | None = None  # Prometheus name base, where the key without its unit would mislead
 
     @property
     def traits(self) -> KindTraits:
@@ -238,7 +259,7 @@ SITE_FIGURES: tuple[Figure, ...] = (
     Figure("gateway_online", "health.gateway_online", Kind.ONLINE, "Passerelle en ligne", "Gateway online", P,
            "gatewayOnline", diagnostic=True),
     Figure("token_days_left", "health.token_days_left", Kind.DAYS, "Jours de jeton restants",
-           "Token days left", P, "tokenDaysLeft", diagnostic=True),
+           "Token days left", P, "tokenDaysLeft", diagnostic=True, metric="token_validity"),
     Figure("firmware", "health.firmware", Kind.TEXT, "Micrologiciel", "Firmware", P, diagnostic=True),
     Figure("last_poll", "health.last_poll", Kind.TIMESTAMP, "Dernière lecture", "Last poll", P,
            diagnostic=True),
@@ -260,24 +281,52 @@ INVERTER_FIGURES: tuple[Figure, ...] = (
            "temperature"),
     Figure("report_age_s", "report_age_s", Kind.AGE, "Âge du dernier rapport", "Last report age", P,
            "reportAge", diagnostic=True),
+    Figure("last_report", "last_report", Kind.TIMESTAMP, "Dernier rapport", "Last report", P,
+           diagnostic=True),
 )  # fmt: skip
 """Per inverter: paths into one entry of the document's ``inverters`` list."""
 
 
+Accessor = Callable[[Mapping[str, Any]], Any]
+
+
 def resolve(document: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path (``grid.phases.0.import_w``); None where any step is missing."""
-    node: Any = document
-    for part in path.split("."):
-        if isinstance(node, Mapping):
-            node = node.get(part)
-        elif isinstance(node, Sequence) and not isinstance(node, str) and part.isdigit():
-            index = int(part)
-            node = node[index] if index < len(node) else None
-        else:
-            return None
-        if node is None:
-            return None
-    return node
+    return accessor(path)(document)
+
+
+@cache
+def accessor(path: str) -> Accessor:
+    """``resolve`` for one path, compiled once (outputs read every figure at every tick): the steps
+    taken straight (``document["grid"]["phases"][0]["import_w"]``), the careful walk only when a step
+    is missing or meets another type."""
+    parts = tuple(path.split("."))
+    steps = tuple(int(part) if part.isdigit() else part for part in parts)
+    indexed = any(isinstance(step, int) for step in steps)
+
+    def walk(document: Mapping[str, Any]) -> Any:
+        node: Any = document
+        for part, step in zip(parts, steps, strict=True):
+            if isinstance(node, Mapping):
+                node = node.get(part)
+            elif isinstance(step, int) and isinstance(node, Sequence) and not isinstance(node, str):
+                node = node[step] if step < len(node) else None
+            else:
+                return None
+            if node is None:
+                return None
+        return node
+
+    def get(document: Mapping[str, Any]) -> Any:
+        node: Any = document
+        try:
+            for step in steps:
+                node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return walk(document)
+        return walk(document) if indexed and isinstance(node, str) else node  # a str is no list
+
+    return get
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +352,14 @@ class SiteShape:
         if figure.needs is Needs.STORAGE:
             return self.storage
         return True
+
+
+def split_device(figure: Figure, shape: SiteShape) -> Device:
+    """The device of the ``split`` layout that holds a figure on this site: the consumption devices
+    exist only with a consumption CT (without one, the voltage goes with the production)."""
+    if figure.device in (Device.NET_CONSUMPTION, Device.TOTAL_CONSUMPTION) and not shape.consumption_ct:
+        return Device.PRODUCTION
+    return figure.device
 
 
 def site_points(shape: SiteShape, figures: Sequence[Figure] = SITE_FIGURES) -> tuple[Point, ...]:

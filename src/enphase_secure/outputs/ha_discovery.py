@@ -8,6 +8,13 @@ alone, which is how Home Assistant removes one component (home-assistant.io/inte
 device discovery), then left out. No orphan entity. Unique ids hold the gateway serial and the figure
 key only, so an entity keeps its id across a layout change.
 
+Per-component discovery (``discovery = "component"``, for Home Assistant before 2024.11): the same
+entities, one retained config each at
+``<discovery_prefix>/<platform>/enphase_secure_<serial>/<object>/config``, ``<object>`` being the
+unique id without the node (``production_power_w``, ``inverter_<serial>_power_w``), holding the
+device's shared options, the device and the origin; a topic the layout no longer has is emptied.
+Both modes read back and empty whatever the other left: switching leaves no orphan.
+
 Availability: every entity follows ``<prefix>/<serial>/status`` (the last will); instant figures also
 follow ``<prefix>/<serial>/live``, so that while the gateway is stale Home Assistant shows them
 "unavailable", never 0.
@@ -26,6 +33,7 @@ from .mqtt_state import Message, dumps
 
 NODE = "enphase_secure"
 MODES = ("auto", "on", "off")
+SHARED_OPTIONS = ("state_topic", "availability", "qos")  # a device's, for components that do not override
 
 
 def _version() -> str:
@@ -42,15 +50,42 @@ def config_topic(discovery_prefix: str, serial: str, device_id: str) -> str:
     return f"{discovery_prefix}/device/{NODE}_{serial}/{device_id}/config"
 
 
+def component_topic(discovery_prefix: str, platform: str, serial: str, object_id: str) -> str:
+    return f"{discovery_prefix}/{platform}/{NODE}_{serial}/{object_id}/config"
+
+
 def discovery_filter(discovery_prefix: str, serial: str) -> str:
-    """Every config this gateway's service may have left on the broker."""
-    return f"{discovery_prefix}/device/{NODE}_{serial}/+/config"
+    """Every config this gateway's service may have left on the broker, in either mode."""
+    return f"{discovery_prefix}/+/{NODE}_{serial}/+/config"
 
 
 def discovery_configs(
+    update: Update, layout: str, topics: Topics, discovery_prefix: str, *, per_component: bool = False
+) -> dict[str, dict[str, Any]]:
+    """config topic -> config, for every device (and entity) this update's site has: one per device,
+    or with ``per_component`` one per entity."""
+    devices = _device_configs(update, layout, topics, discovery_prefix)
+    return _per_component(devices, topics.serial, discovery_prefix) if per_component else devices
+
+
+def _per_component(
+    devices: Mapping[str, Mapping[str, Any]], serial: str, discovery_prefix: str
+) -> dict[str, dict[str, Any]]:
+    """Each component of the device configs as a config of its own, with the device's shared options."""
+    configs: dict[str, dict[str, Any]] = {}
+    for device in devices.values():
+        shared = {key: device[key] for key in SHARED_OPTIONS}
+        for component in device["components"].values():
+            entity = {key: value for key, value in component.items() if key != "platform"}
+            object_id = component["unique_id"].removeprefix(f"{NODE}_{serial}_")
+            topic = component_topic(discovery_prefix, component["platform"], serial, object_id)
+            configs[topic] = {**shared, **entity, "device": device["device"], "origin": device["origin"]}
+    return configs
+
+
+def _device_configs(
     update: Update, layout: str, topics: Topics, discovery_prefix: str
 ) -> dict[str, dict[str, Any]]:
-    """config topic -> device config, for every device (and entity) this update's site has."""
     document = update.document
     serial = topics.serial
     gateway = document.get("gateway") or {}
@@ -82,9 +117,12 @@ def discovery_messages(
     configs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Mapping[str, Any]]
 ) -> list[Message]:
     """What turns the configs on the broker (``previous``) into ``configs``: empty payloads for the
-    devices gone (first), then each device, with its components gone reduced to their platform."""
+    configs gone (first), then each config; a device's components gone reduced to their platform."""
     messages = [Message(topic, "", retain=True, qos=1) for topic in sorted(set(previous) - set(configs))]
     for topic, config in configs.items():
+        if "components" not in config:  # per component
+            messages.append(Message(topic, dumps(config), retain=True, qos=1))
+            continue
         components = dict(config["components"])
         for object_id, old in (previous.get(topic, {}).get("components") or {}).items():
             if object_id not in components and isinstance(old, Mapping) and len(old) > 1:

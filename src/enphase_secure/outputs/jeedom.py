@@ -32,8 +32,10 @@ from .figures import (
     Figure,
     Point,
     SiteShape,
+    accessor,
     resolve,
     site_points,
+    split_device,
     stage_points,
 )
 
@@ -129,15 +131,18 @@ def info_command(point: Point) -> Command:
 
 
 def _point_getter(point: Point) -> Getter:
-    return point.value
+    return accessor(point.path)
 
 
-def _inverter_getter(serial: str, figure: Figure) -> Getter:
+def _inverter_getter(index: int, serial: str, figure: Figure) -> Getter:
+    get_value = accessor(figure.path)
+
     def get(document: Mapping[str, Any]) -> Any:
-        for inverter in document.get("inverters") or ():
-            if inverter.get("serial") == serial:
-                return resolve(inverter, figure.path)
-        return None
+        inverters = document.get("inverters") or ()
+        inverter = inverters[index] if index < len(inverters) else None
+        if inverter is None or inverter.get("serial") != serial:  # another list: look it up
+            inverter = next((i for i in inverters if i.get("serial") == serial), None)
+        return None if inverter is None else get_value(inverter)
 
     return get
 
@@ -162,39 +167,52 @@ def plan(document: Mapping[str, Any], layout: str) -> Plan:
     site: dict[str, list[tuple[Command, Getter | None]]] = {}
     names: dict[str, str] = {COMBINED: "Passerelle Enphase", **dict(DEVICE_EQUIPMENT.values())}
 
-    def holder(device: Device) -> str:
+    def holder(figure: Figure | None) -> str:
         if layout == "single":
             return COMBINED
-        if device in (Device.NET_CONSUMPTION, Device.TOTAL_CONSUMPTION) and not shape.consumption_ct:
-            device = Device.PRODUCTION  # the consumption equipment exist only with a consumption CT
-        return DEVICE_EQUIPMENT[device][0]
+        return DEVICE_EQUIPMENT[split_device(figure, shape) if figure else Device.PRODUCTION][0]
 
     for point in (*site_points(shape), *stage_points(document)):
         if point.jeedom_id is None:
             continue
-        site.setdefault(holder(point.figure.device), []).append((info_command(point), _point_getter(point)))
+        site.setdefault(holder(point.figure), []).append((info_command(point), _point_getter(point)))
     stages = resolve(document, "control.stages") or ()
     for number, stage in enumerate(stages, start=1):
         for action in _stage_actions(str(stage.get("name")), number):
-            site.setdefault(holder(Device.PRODUCTION), []).append((action, None))
+            site.setdefault(holder(None), []).append((action, None))
     equipment: list[Equipment] = []
     bindings: list[Binding] = []
     for logical_id, entries in site.items():
         equipment.append(Equipment(logical_id, names[logical_id], tuple(c for c, _ in entries)))
         bindings.extend(Binding(logical_id, c, get) for c, get in entries if get is not None)
-    for inverter in document.get("inverters") or ():
+    for index, inverter in enumerate(document.get("inverters") or ()):
         serial = str(inverter.get("serial"))
         figures = [
             f
             for f in INVERTER_FIGURES
-            if f.jeedom_id in ORIGINAL_INVERTER_IDS or resolve(inverter, f.path) is not None
+            if f.jeedom_id in ORIGINAL_INVERTER_IDS
+            or (f.jeedom_id is not None and resolve(inverter, f.path) is not None)
         ]
         commands = tuple(info_command(Point(f)) for f in figures)
         equipment.append(Equipment(serial, serial, commands))
         bindings.extend(
-            Binding(serial, c, _inverter_getter(serial, f)) for c, f in zip(commands, figures, strict=True)
+            Binding(serial, c, _inverter_getter(index, serial, f))
+            for c, f in zip(commands, figures, strict=True)
         )
     return Plan(layout, tuple(equipment), tuple(bindings))
+
+
+def plan_key(update: Update) -> tuple[Any, ...]:
+    """What ``plan`` depends on: the site's shape, the stages, the inverters and the figures each gives."""
+    document = update.document
+    return (
+        update.shape,
+        tuple(str(stage.get("name")) for stage in resolve(document, "control.stages") or ()),
+        tuple(
+            (str(i.get("serial")), tuple(f.path for f in INVERTER_FIGURES if i.get(f.path) is not None))
+            for i in document.get("inverters") or ()
+        ),
+    )
 
 
 def declaration(p: Plan) -> dict[str, Any]:
@@ -261,6 +279,7 @@ class JeedomOutput:
     name: str = "jeedom"
     _session: aiohttp.ClientSession | None = None
     _declared: Plan | None = None
+    _plan: tuple[tuple[Any, ...], Plan] | None = None  # the plan of the latest plan_key
     _sent: dict[tuple[str, str], tuple[Any, datetime]] = field(default_factory=dict)
 
     @property
@@ -278,7 +297,10 @@ class JeedomOutput:
 
     async def publish(self, update: Update) -> None:
         document = update.document
-        current = plan(document, self.layout)
+        key = plan_key(update)
+        if self._plan is None or self._plan[0] != key:
+            self._plan = (key, plan(document, self.layout))
+        current = self._plan[1]
         if current != self._declared:
             await self.post(declaration(current))
             self._declared, self._sent = current, {}

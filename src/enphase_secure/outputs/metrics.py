@@ -1,9 +1,10 @@
 """Prometheus metrics (``GET /metrics``): the figures table read on each scrape, plus the service's health.
 
 Names derive from the table: ``enphase_<key without its unit>_<base unit>`` (``enphase_grid_import_watts``),
-counters (lifetime energies) end in ``_total``, per-phase variants are ``..._per_phase_<unit>{phase}``,
-inverter figures ``enphase_inverter_..{serial}``. Unknown values (null, stale instant figures) are left
-out rather than exported as 0.
+values in base units (a state of charge as a 0-1 ``_ratio``, durations in ``_seconds``; energies in
+``_watt_hours`` throughout), counters (lifetime energies) end in ``_total``, per-phase variants are
+``..._per_phase_<unit>{phase}``, inverter figures ``enphase_inverter_..{serial}``. Unknown values
+(null, stale instant figures) are left out rather than exported as 0.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class MetricsSource(Protocol):
 
 def metric_name(figure: Figure, *, per_phase: bool = False, scope: str = "") -> str:
     """The metric of a figure, without the ``_total`` / ``_info`` that prometheus_client adds."""
-    base = figure.key
+    base = figure.metric or figure.key
     for suffix in UNIT_SUFFIXES:
         base = base.removesuffix(suffix)
     unit = figure.traits.prometheus_unit
@@ -173,7 +174,7 @@ def _add(
     elif traits.binary:
         family.add_metric(label_values, 1.0 if value else 0.0)
     else:
-        family.add_metric(label_values, float(value))
+        family.add_metric(label_values, float(value) * traits.prometheus_scale)
 
 
 def _family(name: str, point: Point, figure: Figure, labels: Sequence[str]) -> Family:

@@ -26,15 +26,15 @@ import aiomqtt
 
 from ..errors import OutputUnavailableError
 from .bus import Update
-from .figures import SiteShape
 from .ha_discovery import discovery_configs, discovery_filter, discovery_messages
 from .mqtt_layout import Topics, slug, stage_names
-from .mqtt_state import Memo, Message, Throttle, stage_messages, state_messages
+from .mqtt_state import Message, StateTracker, stage_messages
 
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 60.0
 READBACK_TIMEOUT_S = 5.0
 CONNECTING = "connecting"
+PUBLISH_BATCH = 10  # aiomqtt warns above 10 publishes waiting at once
 
 
 class ControlPort(Protocol):
@@ -58,6 +58,7 @@ class MqttSettings:
     client_id: str | None = None
     topic_prefix: str = "enphase_secure"
     discovery: bool = True
+    discovery_mode: str = "device"  # "device" (Home Assistant 2024.11+) | "component" (older ones)
     discovery_prefix: str = "homeassistant"
     publish_interval_s: float = 10.0
     figure_topics: bool = False
@@ -83,8 +84,9 @@ class MqttOutput:
         self._control = control
         self._log = logger
         self._clock_s = clock_s
-        self._throttle = Throttle(settings.publish_interval_s)
-        self._memo: Memo = {}
+        self._state = StateTracker(
+            settings.layout, interval_s=settings.publish_interval_s, figure_topics=settings.figure_topics
+        )
         self._latest: Update | None = None
         self._topics: Topics | None = None
         self._known = asyncio.Event()  # the serial is known: topics exist
@@ -138,7 +140,7 @@ class MqttOutput:
         return {
             "target": self._settings.target,
             "connected": self._client is not None,
-            "discovery": self._settings.discovery,
+            "discovery": self._settings.discovery_mode if self._settings.discovery else False,
             "connections": self.connections,
             "messages_sent": self.messages_sent,
             "bytes_sent": self.bytes_sent,
@@ -189,7 +191,7 @@ class MqttOutput:
         left = await self._read_back(client, topics) if self._settings.discovery else {}
         async with self._lock:
             self._configs_sent = left
-            self._throttle.reset()
+            self._state.reset()
         self._client = client
         self.connections += 1
         if self._down is not None:
@@ -279,36 +281,44 @@ class MqttOutput:
                 if configs is not self._configs_sent and configs != self._configs_sent:
                     await self._put(client, discovery_messages(configs, self._configs_sent))
                     self._configs_sent = configs
-            messages = state_messages(
-                update,
-                self._settings.layout,
-                topics,
-                figure_topics=self._settings.figure_topics,
-                memo=self._memo,
-            )
-            await self._put(client, self._throttle.due(messages, self._clock_s()))
+            await self._put(client, self._state.due(update, topics, self._clock_s()))
 
     def _discovery(self, update: Update, topics: Topics) -> dict[str, dict[str, Any]]:
         """Recomputed only when what it depends on changes (the site, stages, inverters, gateway)."""
         document = update.document
         key = (
             topics.serial,
-            SiteShape.of(document),
+            update.shape,
             stage_names(document),
             tuple(str(i.get("serial")) for i in document.get("inverters") or ()),
             _frozen(document.get("gateway") or {}),
         )
         if key != self._configs_key:
             s = self._settings
-            self._configs = discovery_configs(update, s.layout, topics, s.discovery_prefix)
+            self._configs = discovery_configs(
+                update, s.layout, topics, s.discovery_prefix, per_component=s.discovery_mode == "component"
+            )
             self._configs_key = key
         return self._configs
 
     async def _put(self, client: aiomqtt.Client, messages: list[Message]) -> None:
-        for message in messages:
-            await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
-            self.messages_sent += 1
-            self.bytes_sent += message.size
+        """In order, handed to the client a batch at a time (one socket write per batch, not one each;
+        batches below the number of pending publishes that makes aiomqtt warn)."""
+        for start in range(0, len(messages), PUBLISH_BATCH):
+            batch = messages[start : start + PUBLISH_BATCH]
+            if len(batch) == 1:  # most ticks: the site's payload alone
+                await client.publish(
+                    batch[0].topic, batch[0].payload, qos=batch[0].qos, retain=batch[0].retain
+                )
+            else:
+                results = await asyncio.gather(
+                    *(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in batch),
+                    return_exceptions=True,
+                )
+                if errors := [r for r in results if isinstance(r, BaseException)]:
+                    raise errors[0]
+            self.messages_sent += len(batch)
+            self.bytes_sent += sum(m.size for m in batch)
 
 
 def _config(payload: Any) -> dict[str, Any]:

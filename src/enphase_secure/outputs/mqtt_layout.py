@@ -1,8 +1,11 @@
 """What the MQTT output publishes, device by device (pure): the layout's devices, their figures, topics.
 
 ``single``: one device with every site figure; ``split``: the table's devices (production, net and total
-consumption, storage), each only when it has figures; one device per inverter in both layouts.
-Values come from the figures table; instant figures are null while the snapshot is stale.
+consumption, storage), each only when it has figures (the consumption devices only with a consumption
+CT); one device per inverter in both layouts. Values come from the figures table; instant figures are
+null while the snapshot is stale. Figures that move every tick by themselves (an inverter's report age)
+are left out: a retained state cannot follow them without a message per tick, and the timestamp next
+to them (``last_report``) says the same once.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .figures import INVERTER_FIGURES, Device, Point, SiteShape, site_points, stage_points
+from .figures import INVERTER_FIGURES, Device, Point, SiteShape, site_points, split_device, stage_points
 
 SINGLE_DEVICE = "site"
 DEVICE_NAMES: Mapping[str, str] = {
@@ -83,22 +86,22 @@ class LayoutDevice:
 def instant_value(point: Point, values: Mapping[str, Any], stale: bool) -> Any:
     if stale and point.figure.traits.instant:
         return None
-    path = point.path
-    return values.get(path) if "." not in path else point.value(values)  # most paths: one key
+    return point.value(values)
 
 
 def layout_devices(document: Mapping[str, Any], layout: str) -> tuple[LayoutDevice, ...]:
-    points = site_points(SiteShape.of(document)) + stage_points(document)
+    shape = SiteShape.of(document)
+    points = site_points(shape) + stage_points(document)
     devices: list[LayoutDevice] = []
     if layout == "single":
         devices.append(LayoutDevice(SINGLE_DEVICE, DEVICE_NAMES[SINGLE_DEVICE], points, document))
     else:
         for device in Device:
-            held = tuple(p for p in points if p.figure.device is device)
+            held = tuple(p for p in points if split_device(p.figure, shape) is device)
             if held:
                 devices.append(LayoutDevice(device.value, DEVICE_NAMES[device.value], held, document))
-    inverter_points = tuple(Point(f) for f in INVERTER_FIGURES)
-    for inverter in _inverters(document):
+    inverter_points = tuple(Point(f) for f in INVERTER_FIGURES if not f.traits.ticking)
+    for inverter in inverters(document):
         serial = str(inverter["serial"])
         devices.append(
             LayoutDevice(
@@ -117,5 +120,6 @@ def stage_names(document: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(s["name"]) for s in stages if isinstance(s, Mapping) and "name" in s)
 
 
-def _inverters(document: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+def inverters(document: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The document's inverters that have a serial, in order: one device each."""
     return [i for i in document.get("inverters") or () if isinstance(i, Mapping) and i.get("serial")]

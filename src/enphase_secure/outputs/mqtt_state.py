@@ -1,24 +1,32 @@
-"""The MQTT state messages of one update (pure), and which of them are due now.
+"""The MQTT state messages of each update (pure), only those due now.
 
 Per device of the layout one retained JSON payload (``<prefix>/<serial>/<device>/state``, the table's
 keys plus ``stale`` and ``time``), ``<prefix>/<serial>/live`` (``online`` / ``offline`` while stale) and
-per controller stage its state (``<prefix>/<serial>/control/<stage>/state``): sent when they change (at
-most once per tick) and at least every ``publish_interval_s``. With ``figure_topics``, also one retained
-topic per figure (``<prefix>/<serial>/<key>``, the value as JSON: a number, true/false, a string or
-null), sent when it changes: about 80 more messages per tick on a three-phase site with a battery,
-each costing the daemon about as much CPU as a whole device payload.
+per controller stage its state (``<prefix>/<serial>/control/<stage>/state``). The site's devices, ``live``
+and the stages go out when they change (at most once per tick) and at least every
+``publish_interval_s``; an inverter's payload when it changes (a new report, every 5-15 min): it is
+retained, so sending the same bytes again would tell nobody anything. With ``figure_topics``, also one
+retained topic per figure (``<prefix>/<serial>/<key>``, the value as JSON: a number, true/false, a
+string or null), sent when it changes: about 60 more messages per tick on a three-phase site with a
+battery, each costing the daemon about as much CPU as a whole device payload.
+
+The work per tick is kept small (the daemon runs it every second): which figures each device has,
+their accessors and topics are worked out once per site shape (``_plan``), and a payload is serialised
+only when it is going out.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from .bus import Update
-from .figures import Point
-from .mqtt_layout import Topics, instant_value, layout_devices
+from .figures import Accessor, accessor
+from .mqtt_layout import Topics, inverters, layout_devices, stage_names
 
 STAGE_FIELDS = (
     "name",
@@ -39,10 +47,6 @@ class Message:
     payload: str
     retain: bool = True
     qos: int = 0
-    change_key: str | None = None
-    """What must differ for the message to count as changed (default: the payload)."""
-    periodic: bool = True
-    """Also sent every ``publish_interval_s`` when unchanged (else only on change: it is retained)."""
 
     @property
     def size(self) -> int:
@@ -50,59 +54,178 @@ class Message:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; orjson, as the site's payload goes out every second (its ~100 numbers are most of
+    the work, which orjson does several times faster than ``json``)."""
+    return orjson.dumps(value).decode()
 
 
-Memo = dict[str, tuple[Any, dict[str, Any], str]]
-"""Per inverter device: what its entry was (ages aside), its values and its change key."""
+Reader = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+
+
+def _reader(paths: tuple[str, ...]) -> Reader:
+    """All the paths' values at once, in order: each parent read once, its children by one itemgetter
+    (``production.phases_w`` once, then its 0, 1, 2). KeyError, IndexError or TypeError where the
+    document lacks a step (then each figure's own accessor)."""
+    groups: dict[str, list[int]] = {}
+    for position, path in enumerate(paths):
+        groups.setdefault(path.rpartition(".")[0], []).append(position)
+    parts: list[tuple[Accessor | None, Callable[[Any], Any], bool]] = []
+    order: list[int] = []
+    for parent, positions in groups.items():
+        names = [paths[n].rpartition(".")[2] for n in positions]
+        steps = [int(name) if name.isdigit() else name for name in names]
+        parts.append((accessor(parent) if parent else None, itemgetter(*steps), len(steps) > 1))
+        order.extend(positions)
+    back = tuple(order.index(position) for position in range(len(paths)))
+    if len(parts) == 1 and parts[0][0] is None and parts[0][2]:
+        return parts[0][1]  # one key each (an inverter's figures): the itemgetter gives them in order
+
+    def read(source: Mapping[str, Any]) -> tuple[Any, ...]:
+        flat: list[Any] = []
+        for parent, children, several in parts:
+            node = source if parent is None else parent(source)
+            if isinstance(node, str):
+                raise TypeError("a text is not a list")
+            if several:
+                flat.extend(children(node))
+            else:
+                flat.append(children(node))
+        return tuple(map(flat.__getitem__, back))
+
+    return read
+
+
+@dataclass(frozen=True, slots=True)
+class _Device:
+    topic: str
+    keys: tuple[str, ...]
+    getters: tuple[Accessor, ...]
+    read: Reader
+    instant: tuple[bool, ...]
+    figure_topics: tuple[str, ...]  # with figure_topics: each figure's own topic, else empty
+    inverter: int | None  # its place among ``inverters(document)``; None: a site device
+
+    def values(self, source: Mapping[str, Any], stale: bool) -> tuple[Any, ...]:
+        try:
+            values = self.read(source)
+        except (KeyError, IndexError, TypeError):  # a step missing: each accessor says None where it is
+            values = tuple(get(source) for get in self.getters)
+        if stale:
+            return tuple(None if i else v for v, i in zip(values, self.instant, strict=True))
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    devices: tuple[_Device, ...]
+    topics: frozenset[str]  # every topic this plan sends: any other one once sent is emptied
+
+
+def _plan(document: Mapping[str, Any], layout: str, topics: Topics, figure_topics: bool) -> _Plan:
+    devices = []
+    serials: dict[str, int] = {str(i["serial"]): n for n, i in enumerate(inverters(document))}
+    for device in layout_devices(document, layout):
+        points = device.points
+        paths = tuple(p.path for p in points)
+        own: tuple[str, ...] = ()
+        if figure_topics:
+            inverter = device.inverter
+            own = tuple(
+                topics.figure(p.key) if inverter is None else topics.inverter_figure(inverter, p.key)
+                for p in points
+            )
+        devices.append(
+            _Device(
+                topic=topics.device_state(device.device_id),
+                keys=tuple(p.key for p in points),
+                getters=tuple(accessor(path) for path in paths),
+                read=_reader(paths),
+                instant=tuple(p.figure.traits.instant for p in points),
+                figure_topics=own,
+                inverter=None if device.inverter is None else serials[device.inverter],
+            )
+        )
+    sent = {topics.live, *(topics.stage_state(name) for name in stage_names(document))}
+    for planned in devices:
+        sent.add(planned.topic)
+        sent.update(planned.figure_topics)
+    return _Plan(tuple(devices), frozenset(sent))
+
+
+class StateTracker:
+    """Which state messages go out for each update: the changed ones, the site's every ``interval_s``.
+
+    A topic that is no longer sent (a figure gone, another layout) gets an empty retained payload once,
+    which deletes its retained value on the broker. Pure: the time comes with each update.
+    """
+
+    def __init__(self, layout: str, *, interval_s: float, figure_topics: bool = False) -> None:
+        self.layout = layout
+        self.interval_s = interval_s
+        self.figure_topics = figure_topics
+        self._sent: dict[str, tuple[Any, float]] = {}  # topic -> (what was sent, when)
+        self._key: tuple[Any, ...] | None = None
+        self._plan = _Plan((), frozenset())
+
+    def reset(self) -> None:
+        """After a reconnection everything is sent again (once)."""
+        self._sent.clear()
+
+    def due(self, update: Update, topics: Topics, now_s: float) -> list[Message]:
+        document = update.document
+        stale = bool(document.get("stale"))
+        out: list[Message] = []
+        listed = inverters(document)
+        plan = self._plan_for(update, listed, topics, out)
+        self._offer(out, topics.live, "offline" if stale else "online", now_s, qos=1)
+        for device in plan.devices:
+            source = document if device.inverter is None else listed[device.inverter]
+            values = device.values(source, stale)
+            for topic, value in zip(device.figure_topics, values, strict=False):
+                known = self._sent.get(topic)
+                if known is None or known[0] != value or type(known[0]) is not type(value):
+                    out.append(Message(topic, dumps(value)))
+                    self._sent[topic] = (value, now_s)
+            key = (stale, values)
+            last = self._sent.get(device.topic)
+            periodic = device.inverter is None
+            if last is None or last[0] != key or (periodic and now_s - last[1] >= self.interval_s):
+                body = dict(zip(device.keys, values, strict=True))
+                body["stale"] = stale
+                body["time"] = document.get("time")
+                out.append(Message(device.topic, dumps(body)))
+                self._sent[device.topic] = (key, now_s)
+        for message in stage_messages(document, topics):
+            self._offer(out, message.topic, message.payload, now_s, qos=1)
+        return out
+
+    def _offer(self, out: list[Message], topic: str, payload: str, now_s: float, *, qos: int) -> None:
+        last = self._sent.get(topic)
+        if last is None or last[0] != payload or now_s - last[1] >= self.interval_s:
+            out.append(Message(topic, payload, qos=qos))
+            self._sent[topic] = (payload, now_s)
+
+    def _plan_for(
+        self, update: Update, listed: Sequence[Mapping[str, Any]], topics: Topics, out: list[Message]
+    ) -> _Plan:
+        """Worked out again only when the site changes shape; the topics it no longer sends emptied."""
+        document = update.document
+        key = (topics, update.shape, stage_names(document), tuple(str(i["serial"]) for i in listed))
+        if key != self._key:
+            self._plan = _plan(document, self.layout, topics, self.figure_topics)
+            self._key = key
+            for topic in [t for t in self._sent if t not in self._plan.topics]:
+                del self._sent[topic]
+                out.append(Message(topic, "", qos=1))
+        return self._plan
 
 
 def state_messages(
-    update: Update, layout: str, topics: Topics, *, figure_topics: bool = False, memo: Memo | None = None
+    update: Update, layout: str, topics: Topics, *, figure_topics: bool = False
 ) -> list[Message]:
-    """``memo`` (kept by the caller between updates) spares recomputing inverters that did not change:
-    they report every 5-15 min, and they are most of the figures."""
-    document = update.document
-    stale = bool(document.get("stale"))
-    messages = [Message(topics.live, "offline" if stale else "online", qos=1)]
-    for device in layout_devices(document, layout):
-        ticking = [p for p in device.points if p.figure.traits.ticking]
-        key: str | None
-        remembered = memo is not None and device.inverter is not None
-        if remembered:
-            moving = {p.path for p in ticking}
-            entry = (stale, tuple((k, v) for k, v in device.values.items() if k not in moving))
-            known = memo.get(device.device_id) if memo is not None else None
-            if known is not None and known[0] == entry:
-                values = {**known[1], **{p.key: instant_value(p, device.values, stale) for p in ticking}}
-                key = known[2]
-            else:
-                values = {p.key: instant_value(p, device.values, stale) for p in device.points}
-                key = _change_key(values, ticking, stale)
-                if memo is not None:
-                    memo[device.device_id] = (entry, values, key)
-        else:
-            values = {p.key: instant_value(p, device.values, stale) for p in device.points}
-            key = _change_key(values, ticking, stale) if ticking else None  # None: the body itself
-        if figure_topics:
-            for figure_key, value in values.items():
-                topic = (
-                    topics.figure(figure_key)
-                    if device.inverter is None
-                    else topics.inverter_figure(device.inverter, figure_key)
-                )
-                messages.append(Message(topic, dumps(value), periodic=False))
-        body = dumps({**values, "stale": stale})
-        payload = f'{body[:-1]},"time":{dumps(document.get("time"))}}}'
-        messages.append(Message(topics.device_state(device.device_id), payload, change_key=key or body))
-    messages.extend(stage_messages(document, topics))
-    return messages
-
-
-def _change_key(values: Mapping[str, Any], ticking: list[Point], stale: bool) -> str:
-    """What "changed" compares: neither the time nor ages (those go with the next change or interval)."""
-    moving = {p.key for p in ticking}
-    return dumps({**{k: v for k, v in values.items() if k not in moving}, "stale": stale})
+    """Everything one update says (what a first connection sends)."""
+    tracker = StateTracker(layout, interval_s=0.0, figure_topics=figure_topics)
+    return tracker.due(update, topics, 0.0)
 
 
 def stage_messages(document: Mapping[str, Any], topics: Topics) -> list[Message]:
@@ -114,34 +237,3 @@ def stage_messages(document: Mapping[str, Any], topics: Topics) -> list[Message]
         payload["name"] = stage["name"]
         messages.append(Message(topics.stage_state(stage["name"]), dumps(payload), qos=1))
     return messages
-
-
-class Throttle:
-    """Which messages go out now: the changed ones, and the others every ``interval_s``.
-
-    A topic that is no longer in the set (a figure gone, another layout) gets an empty retained
-    payload once, which deletes its retained value on the broker.
-    """
-
-    def __init__(self, interval_s: float) -> None:
-        self.interval_s = interval_s
-        self._sent: dict[str, tuple[str, float]] = {}
-
-    def reset(self) -> None:
-        """After a reconnection everything is sent again (once)."""
-        self._sent.clear()
-
-    def due(self, messages: Iterable[Message], now_s: float) -> list[Message]:
-        out: list[Message] = []
-        current: set[str] = set()
-        for message in messages:
-            current.add(message.topic)
-            key = message.change_key if message.change_key is not None else message.payload
-            last = self._sent.get(message.topic)
-            if last is None or last[0] != key or (message.periodic and now_s - last[1] >= self.interval_s):
-                out.append(message)
-                self._sent[message.topic] = (key, now_s)
-        for topic in [t for t in self._sent if t not in current]:
-            del self._sent[topic]
-            out.append(Message(topic, "", retain=True, qos=1))
-        return out
