@@ -30,7 +30,7 @@ from ..errors import ConfigError, GatewayError, TokenError
 from ..gateway import ensemble, inverters, meters, production
 from ..gateway.connect import open_gateway, token_provider
 from ..gateway.info import read_info
-from ..gateway.probe import GatewayCapabilities, probe
+from ..gateway.probe import GatewayCapabilities
 from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
 from ..outputs.build import build_outputs
@@ -42,6 +42,7 @@ from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
 from .energy_state import EnergyStateStore, SiteState
 from .poller import Poller, backoff_s
+from .probe_memory import ProbeMemory, with_probe_readings
 from .stale import stale_snapshot
 from .storage_guard import StorageGuard
 from .web_server import ApiServer
@@ -58,7 +59,7 @@ def utc_now() -> datetime:
 
 
 class _Reprobe(Exception):
-    """The gateway's firmware changed: probe it again."""
+    """The gateway changed (firmware, or the endpoints it answers): poll it afresh."""
 
 
 class Daemon:
@@ -106,6 +107,7 @@ class Daemon:
             logger=self._log,
         )
         self._energy_state = EnergyStateStore(self._storage, clock=clock, logger=self._log)
+        self._probes = ProbeMemory(config.storage.state_dir, config.gateway.host, self._log)
         self._session: GatewaySession | None = None
         self._pollers: list[Poller[Any]] = []
         self._slow_lock = asyncio.Lock()
@@ -336,10 +338,11 @@ class Daemon:
             try:
                 gateway, state_dir = self.config.gateway, self.config.storage.state_dir
                 tokens = self._tokens = tokens or token_provider(gateway, state_dir=state_dir)
+                probes = self._probes = ProbeMemory(state_dir, gateway.host, self._log)
                 async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
                     self._session = gw
                     while True:
-                        self._capabilities = await probe(gw)
+                        self._capabilities = await probes.capabilities(gw)
                         self._follow_gateway(self._capabilities.info.serial)
                         await gw.check_token()
                         self._readings = self._capabilities.readings
@@ -349,7 +352,7 @@ class Daemon:
                         try:
                             await self._poll(gw, self._capabilities)
                         except* _Reprobe:
-                            self._log.info("gateway firmware changed: probing it again")
+                            self._log.info("gateway changed: polling it afresh")
             except (GatewayError, TokenError, ConfigError) as err:
                 failures += 1
                 self.gateway_failure = err
@@ -475,6 +478,17 @@ class Daemon:
         async with asyncio.TaskGroup() as group:
             for poller in self._pollers:
                 group.create_task(self._run_poller(poller))
+            if self._probes.unverified:
+                group.create_task(self._recheck(gw))
+
+    async def _recheck(self, gw: GatewaySession) -> None:
+        """Probe again behind the remembered probe's first snapshots (probe_memory.py)."""
+        async with self._slow_lock:
+            fresh, same = await self._probes.recheck(gw)
+            if not same:
+                raise _Reprobe
+            self._capabilities = fresh
+            self._readings = with_probe_readings(self._readings, fresh.readings)
 
     async def _run_poller(self, poller: Poller[Any]) -> None:
         # the first slow reads come from the probe: start them one interval later
