@@ -8,7 +8,7 @@ that reads merge with what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from .backend import Param, Statement
@@ -77,7 +77,7 @@ class PendingBatch:
     bucket_closed: bool = False
 
     def __bool__(self) -> bool:
-        return self.first_ms is not None or bool(self.reports)
+        return self.first_ms is not None or bool(self.reports) or any(self.buckets.values())
 
     def add_tick(self, time_ms: int, row: TickRow | None) -> None:
         if self.first_ms is None:
@@ -92,16 +92,24 @@ class PendingBatch:
         if closes is not None and closes.start != bucket.start:
             self.bucket_closed = True
 
-    def statements(self) -> list[Statement]:
+    def statements(self, held: Collection[Resolution] = ()) -> list[Statement]:
+        """What to write; the open bucket of each ``held`` resolution waits (closed ones never)."""
         statements: list[Statement] = [(TICK_UPSERT, row) for row in self.ticks]
         for resolution, buckets in self.buckets.items():
-            statements.extend((AGGREGATE_UPSERT[resolution], bucket_row(b)) for b in buckets.values())
+            kept = max(buckets) if resolution in held and buckets else None
+            statements.extend(
+                (AGGREGATE_UPSERT[resolution], bucket_row(b)) for start, b in buckets.items() if start != kept
+            )
         statements.extend((INVERTER_INSERT, report) for report in self.reports)
         return statements
 
-    def clear(self) -> None:
+    def clear(self, held: Collection[Resolution] = ()) -> None:
+        """Once ``statements(held)`` is written."""
         self.ticks.clear()
-        self.buckets.clear()
+        for resolution, buckets in self.buckets.items():
+            kept = max(buckets) if resolution in held and buckets else None
+            for start in [start for start in buckets if start != kept]:
+                del buckets[start]
         self.reports.clear()
         self.first_ms = None
         self.bucket_closed = False

@@ -34,7 +34,7 @@ from .batch import (
     raw_projection,
 )
 from .connect import open_backend
-from .downsample import Bucket, bucket_from_row, fold
+from .downsample import Bucket, bucket_from_row, fold, merge
 from .fields import FieldKind, FieldSpec, encode_snapshot, field_specs
 from .records import Event, InverterReport, Point, Sample, Series
 from .resolution import AGGREGATES, Resolution, Retention, bucket_start, pick_resolution
@@ -49,6 +49,7 @@ class HistorySettings:
     prune_interval_s: float = 3600.0
     flush_interval_s: float = 60.0  # pending ticks are written at most this long after the oldest
     state_interval_s: float = 300.0  # a kept state whose marker did not change is rewritten this often
+    coarse_interval_s: float = 300.0  # the open 15 min and day buckets are rewritten this often
     exclusive: bool = False  # no other process opens the database meanwhile (see open_backend)
 
 
@@ -107,6 +108,8 @@ class History:
         self._pending = PendingBatch()
         self._kept_states: dict[str, _KeptState] = {}
         self._tick_ms: int | None = None  # time of the tick being appended (kept states' clock)
+        self._coarse_written_ms: int | None = None  # tick time of the last write of the open buckets
+        self._rebuildable = _rebuildable(settings.retention)
 
     @property
     def url(self) -> str:
@@ -144,10 +147,23 @@ class History:
         due = [(key, kept) for key, kept in self._kept_states.items() if kept.due(time_ms, interval_ms)]
         markers = [kept.marker() if kept.marker else None for _, kept in due]
         kept_rows = [self._state_upsert(key, kept.current()) for key, kept in due]
-        await self._backend.write([*pending.statements(), *kept_rows, *statements])
-        pending.clear()
+        held = self._held_buckets(time_ms)
+        await self._backend.write([*pending.statements(held), *kept_rows, *statements])
+        pending.clear(held)
+        if not held:
+            self._coarse_written_ms = self._tick_ms
         for (_, kept), marker in zip(due, markers, strict=True):
             kept.written_marker, kept.written_ms = marker, self._tick_ms
+
+    def _held_buckets(self, time_ms: int | None) -> tuple[Resolution, ...]:
+        """The open 15 min and day buckets change with every batch but can be rebuilt from the minute
+        rows after a crash (``_rebuild_coarse``): rewritten only every ``coarse_interval_s`` (and when
+        they close, at flush and close), they spare two pages of every batch."""
+        if time_ms is None or self._coarse_written_ms is None or not self._rebuildable:
+            return ()
+        if time_ms - self._coarse_written_ms >= self._settings.coarse_interval_s * 1000:
+            return ()
+        return self._rebuildable
 
     async def _resume(self) -> None:
         """Reload what ``append`` keeps in memory: the open buckets and the last raw and inverter times."""
@@ -158,11 +174,45 @@ class History:
             )
             if rows:
                 self._buckets[resolution] = bucket_from_row(rows[0])
+        await self._rebuild_coarse()
         rows = await self._backend.query("SELECT max(time_ms) FROM tick")
         if rows and rows[0][0] is not None:
             self._last_raw_slot = self._raw_slot(int(rows[0][0]))
         rows = await self._backend.query("SELECT serial, max(report_s) FROM inverter_report GROUP BY serial")
         self._last_inverter_report_s = {str(serial): int(report_s) for serial, report_s in rows}
+
+    async def _rebuild_coarse(self) -> None:
+        """Fold the stored minutes into the 15 min buckets, and those into the day buckets, that may
+        have missed some (a crash while they were held: ``_held_buckets``); a rebuilt bucket is written
+        with the next batch. A few dozen rows are read: those of the last stored bucket and after."""
+        finer = Resolution.ONE_MINUTE
+        for resolution in self._rebuildable:
+            last = self._buckets.get(finer)
+            if last is None:
+                return
+            stored = self._buckets.get(resolution)
+            last_start = bucket_start(datetime.fromtimestamp(last.start, UTC), resolution, self._zone)
+            first = last_start if stored is None else min(stored.start, last_start)
+            rows = await self._backend.query(
+                f"SELECT {_AGGREGATE_SELECT_COLUMNS} FROM {AGGREGATE_TABLES[finer.value]}"  # noqa: S608
+                " WHERE bucket >= ? ORDER BY bucket",
+                (first,),
+            )
+            parts = {row[0]: bucket_from_row(row) for row in rows}
+            parts.update(self._pending.buckets.get(finer, {}))  # rebuilt just before: newer
+            rebuilt: dict[int, Bucket] = {}
+            for part_start in sorted(parts):
+                start = bucket_start(datetime.fromtimestamp(part_start, UTC), resolution, self._zone)
+                rebuilt[start] = merge(rebuilt.get(start), parts[part_start], start)
+            for start, bucket in sorted(rebuilt.items()):
+                if (
+                    stored is None
+                    or start > stored.start
+                    or (start == stored.start and bucket.ticks > stored.ticks)
+                ):
+                    self._pending.put_bucket(resolution, bucket, closes=None)
+                    self._buckets[resolution] = bucket
+            finer = resolution
 
     def _raw_slot(self, time_ms: int) -> int:
         return int(time_ms // (self._settings.raw_interval_s * 1000))
@@ -438,6 +488,20 @@ class History:
         except (TypeError, ValueError) as err:
             raise StorageError(f"history: state {key!r} cannot be stored as JSON: {err}") from err
         return (_STATE_UPSERT, (key, text, _epoch_ms(self._clock(), "clock")))
+
+
+def _rebuildable(retention: Retention) -> tuple[Resolution, ...]:
+    """The coarse resolutions whose open bucket the finer rows kept still cover (see _held_buckets)."""
+    chain = (
+        (Resolution.FIFTEEN_MINUTES, retention.one_minute, timedelta(minutes=15)),
+        (Resolution.ONE_DAY, retention.fifteen_minutes, timedelta(days=1)),
+    )
+    rebuildable: list[Resolution] = []
+    for resolution, finer_kept, length in chain:
+        if finer_kept is not None and finer_kept <= length + timedelta(hours=1):
+            break
+        rebuildable.append(resolution)
+    return tuple(rebuildable)
 
 
 def _raw_sample(spec: FieldSpec, stored: int | None) -> Sample:
