@@ -8,8 +8,9 @@ that reads merge with what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .backend import Param, Statement
 from .downsample import Bucket, aggregate_columns, bucket_row
@@ -120,3 +121,19 @@ class PendingBatch:
     def buckets_between(self, resolution: Resolution, start: int, end: int) -> list[AggregateRow]:
         pending = self.buckets.get(resolution, {})
         return [bucket_row(pending[s]) for s in sorted(pending) if start <= s < end]
+
+
+@dataclass(slots=True)
+class KeptState:
+    """A state stored with the batches (History.keep_state)."""
+
+    current: Callable[[], Mapping[str, Any]]
+    marker: Callable[[], object] | None  # None: written with every batch
+    written_marker: object = None
+    written_ms: int | None = None  # tick time of the last write; None: never written
+
+    def due(self, time_ms: int | None, interval_ms: float) -> bool:
+        """To be written in a batch at tick ``time_ms`` (None: a flush or close, always)."""
+        if self.marker is None or time_ms is None or self.written_ms is None:
+            return True
+        return self.marker() != self.written_marker or time_ms - self.written_ms >= interval_ms

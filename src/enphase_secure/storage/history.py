@@ -3,8 +3,9 @@
 ``History`` is the thin async adapter; the maths lives in downsample.py and resolution.py.
 Writes are batched (SD cards wear out): ticks, open buckets and inverter reports wait in memory
 (batch.py) and go in one transaction every ``flush_interval_s``, when a bucket closes, with any
-state or event write, on ``flush()`` and at ``close()``. A crash loses at most the pending batch of
-raw points; reads merge the pending rows, so nothing waits to be seen. Day counters do not depend on
+state or event write, on ``flush()`` and at ``close()`` (the open 15 min and day buckets only every
+``coarse_interval_s``: reopening rebuilds them from the finer rows). A crash loses at most the pending
+batch of raw points; reads merge the pending rows, so nothing waits to be seen. Day counters do not depend on
 it: they come from the lifetime counters and the baselines, a kept state (``keep_state``) written at
 once when its change marker says they changed.
 SQL text is assembled only from fixed table names and the field registry (field_specs rejects unknown
@@ -28,13 +29,15 @@ from .backend import Backend, Param, Statement
 from .batch import (
     AGGREGATE_COLUMNS,
     InverterRow,
+    KeptState,
     PendingBatch,
     aggregate_names,
     aggregate_projection,
     raw_projection,
 )
+from .coarse import rebuild_coarse, rebuildable
 from .connect import open_backend
-from .downsample import Bucket, bucket_from_row, fold, merge
+from .downsample import Bucket, bucket_from_row, fold
 from .fields import FieldKind, FieldSpec, encode_snapshot, field_specs
 from .records import Event, InverterReport, Point, Sample, Series
 from .resolution import AGGREGATES, Resolution, Retention, bucket_start, pick_resolution
@@ -51,20 +54,6 @@ class HistorySettings:
     state_interval_s: float = 300.0  # a kept state whose marker did not change is rewritten this often
     coarse_interval_s: float = 300.0  # the open 15 min and day buckets are rewritten this often
     exclusive: bool = False  # no other process opens the database meanwhile (see open_backend)
-
-
-@dataclass(slots=True)
-class _KeptState:
-    current: Callable[[], Mapping[str, Any]]
-    marker: Callable[[], object] | None  # None: written with every batch
-    written_marker: object = None
-    written_ms: int | None = None  # tick time of the last write; None: never written
-
-    def due(self, time_ms: int | None, interval_ms: float) -> bool:
-        """To be written in a batch at tick ``time_ms`` (None: a flush or close, always)."""
-        if self.marker is None or time_ms is None or self.written_ms is None:
-            return True
-        return self.marker() != self.written_marker or time_ms - self.written_ms >= interval_ms
 
 
 _AGGREGATE_SELECT_COLUMNS = ", ".join(AGGREGATE_COLUMNS)
@@ -106,10 +95,10 @@ class History:
         self._seen_inverter_report: dict[str, datetime] = {}  # last_report already looked at, by serial
         self._last_prune_ms: int | None = None
         self._pending = PendingBatch()
-        self._kept_states: dict[str, _KeptState] = {}
+        self._kept_states: dict[str, KeptState] = {}
         self._tick_ms: int | None = None  # time of the tick being appended (kept states' clock)
         self._coarse_written_ms: int | None = None  # tick time of the last write of the open buckets
-        self._rebuildable = _rebuildable(settings.retention)
+        self._rebuildable = rebuildable(settings.retention)
 
     @property
     def url(self) -> str:
@@ -157,7 +146,7 @@ class History:
 
     def _held_buckets(self, time_ms: int | None) -> tuple[Resolution, ...]:
         """The open 15 min and day buckets change with every batch but can be rebuilt from the minute
-        rows after a crash (``_rebuild_coarse``): rewritten only every ``coarse_interval_s`` (and when
+        rows after a crash (coarse.py): rewritten only every ``coarse_interval_s`` (and when
         they close, at flush and close), they spare two pages of every batch."""
         if time_ms is None or self._coarse_written_ms is None or not self._rebuildable:
             return ()
@@ -174,45 +163,16 @@ class History:
             )
             if rows:
                 self._buckets[resolution] = bucket_from_row(rows[0])
-        await self._rebuild_coarse()
+        for resolution, bucket in await rebuild_coarse(
+            self._backend, self._buckets, self._zone, self._rebuildable
+        ):
+            self._pending.put_bucket(resolution, bucket, closes=None)
+            self._buckets[resolution] = bucket
         rows = await self._backend.query("SELECT max(time_ms) FROM tick")
         if rows and rows[0][0] is not None:
             self._last_raw_slot = self._raw_slot(int(rows[0][0]))
         rows = await self._backend.query("SELECT serial, max(report_s) FROM inverter_report GROUP BY serial")
         self._last_inverter_report_s = {str(serial): int(report_s) for serial, report_s in rows}
-
-    async def _rebuild_coarse(self) -> None:
-        """Fold the stored minutes into the 15 min buckets, and those into the day buckets, that may
-        have missed some (a crash while they were held: ``_held_buckets``); a rebuilt bucket is written
-        with the next batch. A few dozen rows are read: those of the last stored bucket and after."""
-        finer = Resolution.ONE_MINUTE
-        for resolution in self._rebuildable:
-            last = self._buckets.get(finer)
-            if last is None:
-                return
-            stored = self._buckets.get(resolution)
-            last_start = bucket_start(datetime.fromtimestamp(last.start, UTC), resolution, self._zone)
-            first = last_start if stored is None else min(stored.start, last_start)
-            rows = await self._backend.query(
-                f"SELECT {_AGGREGATE_SELECT_COLUMNS} FROM {AGGREGATE_TABLES[finer.value]}"  # noqa: S608
-                " WHERE bucket >= ? ORDER BY bucket",
-                (first,),
-            )
-            parts = {row[0]: bucket_from_row(row) for row in rows}
-            parts.update(self._pending.buckets.get(finer, {}))  # rebuilt just before: newer
-            rebuilt: dict[int, Bucket] = {}
-            for part_start in sorted(parts):
-                start = bucket_start(datetime.fromtimestamp(part_start, UTC), resolution, self._zone)
-                rebuilt[start] = merge(rebuilt.get(start), parts[part_start], start)
-            for start, bucket in sorted(rebuilt.items()):
-                if (
-                    stored is None
-                    or start > stored.start
-                    or (start == stored.start and bucket.ticks > stored.ticks)
-                ):
-                    self._pending.put_bucket(resolution, bucket, closes=None)
-                    self._buckets[resolution] = bucket
-            finer = resolution
 
     def _raw_slot(self, time_ms: int) -> int:
         return int(time_ms // (self._settings.raw_interval_s * 1000))
@@ -480,7 +440,7 @@ class History:
         batch is written then), else every ``state_interval_s``, and at flush and close. A state whose
         only changes between two markers are those a restart can redo (the day counters' last reading)
         is thus kept whole without rewriting its kilobytes every minute."""
-        self._kept_states[key] = _KeptState(current, marker)
+        self._kept_states[key] = KeptState(current, marker)
 
     def _state_upsert(self, key: str, value: Mapping[str, Any]) -> Statement:
         try:
@@ -488,20 +448,6 @@ class History:
         except (TypeError, ValueError) as err:
             raise StorageError(f"history: state {key!r} cannot be stored as JSON: {err}") from err
         return (_STATE_UPSERT, (key, text, _epoch_ms(self._clock(), "clock")))
-
-
-def _rebuildable(retention: Retention) -> tuple[Resolution, ...]:
-    """The coarse resolutions whose open bucket the finer rows kept still cover (see _held_buckets)."""
-    chain = (
-        (Resolution.FIFTEEN_MINUTES, retention.one_minute, timedelta(minutes=15)),
-        (Resolution.ONE_DAY, retention.fifteen_minutes, timedelta(days=1)),
-    )
-    rebuildable: list[Resolution] = []
-    for resolution, finer_kept, length in chain:
-        if finer_kept is not None and finer_kept <= length + timedelta(hours=1):
-            break
-        rebuildable.append(resolution)
-    return tuple(rebuildable)
 
 
 def _raw_sample(spec: FieldSpec, stored: int | None) -> Sample:
