@@ -16,6 +16,7 @@ from daemon_helpers import daemon_config, get_json, running, wait_until
 from enphase_secure.daemon.probe_memory import FILE_NAME
 from enphase_secure.daemon.service import Daemon
 from enphase_secure.gateway import ensemble, meters
+from enphase_secure.simulator.faults import Fault, FaultKind
 from enphase_secure.simulator.latency import latency_profile
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import Simulator, run_simulator
@@ -118,3 +119,20 @@ async def test_an_unreadable_remembered_probe_is_said_and_replaced(
     (line,) = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
     assert str(tmp_path / FILE_NAME) in line
     assert "probing the gateway" in line
+
+
+async def test_a_failing_background_probe_is_said_and_polling_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = load_scenario_source("three-phase-battery", speed=60)
+    async with run_simulator(source) as sim:
+        config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
+        async with running(config, clock=source.now) as daemon:
+            await wait_until(lambda: _fast_reads(daemon) >= 2)
+        # /production.json drops the connection: the background probe fails, the fast loop is fine
+        sim.faults.add(Fault(FaultKind.RESET, paths=("/production.json",)))
+        async with running(config, clock=source.now) as daemon:
+            await wait_until(lambda: any("background probe" in r.getMessage() for r in caplog.records))
+            reads = _fast_reads(daemon)
+            await wait_until(lambda: _fast_reads(daemon) >= reads + 2)
+    assert not any("unexpected error" in r.getMessage() for r in caplog.records)

@@ -484,7 +484,11 @@ class Daemon:
     async def _recheck(self, gw: GatewaySession) -> None:
         """Probe again behind the remembered probe's first snapshots (probe_memory.py)."""
         async with self._slow_lock:
-            fresh, same = await self._probes.recheck(gw)
+            try:
+                fresh, same = await self._probes.recheck(gw)
+            except (GatewayError, TokenError) as err:  # the pollers say it too: polling goes on
+                self._log.warning("background probe of the gateway failed: %s", err)
+                return
             if not same:
                 raise _Reprobe
             self._capabilities = fresh
