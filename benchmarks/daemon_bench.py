@@ -116,6 +116,16 @@ def stored_ticks(database: Path) -> int:
     return count
 
 
+def growing_bytes(database: Path) -> int:
+    """Bytes of the pages that grow with the ticks (raw ticks, minute rows): each is copied once from
+    the WAL into the database by a checkpoint, which a window without one does not show."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        size: int = connection.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name IN ('tick', 'agg_1min')"
+        ).fetchone()[0]
+    return size
+
+
 def write_config(path: Path, *, gateway_url: str, token_file: Path, state_dir: Path) -> None:
     host = gateway_url.removeprefix("https://")
     path.write_text(
@@ -255,6 +265,9 @@ async def bench(seconds: float, scenario: str, work: Path) -> None:
     database = state_dir / HISTORY_FILES[0]
     database_bytes, ticks_stored = database.stat().st_size, stored_ticks(database)
     written = after.disk_write_bytes - before.disk_write_bytes
+    written_per_day = written / window_s * DAY_S
+    checkpoints_per_day = growing_bytes(database) / ticks_stored * DAY_S / INTERVAL_S
+    total_per_day = written_per_day + checkpoints_per_day
     figures = [
         f"daemon benchmark: scenario {scenario}, simulator speed {speed:g} (1 simulated hour), "
         f"polling.interval_s {INTERVAL_S:g}, window {window_s:.1f} s after {WARM_UP_READS} warm-up reads",
@@ -290,7 +303,10 @@ async def bench(seconds: float, scenario: str, work: Path) -> None:
         f"stored ticks = {database_bytes / ticks_stored:.0f} bytes per tick (with schema and aggregates)",
         f"disk writes by the daemon in window (/proc io write_bytes): {written / 2**20:.2f} MiB "
         f"= {written / fast_ticks / 1024:.1f} KiB per fast tick, "
-        f"{written / window_s * DAY_S / 2**30:.2f} GiB per day projected",
+        f"{written_per_day / 2**20:.1f} MiB per day projected",
+        f"WAL checkpoints (the growing pages copied into history.db once): {checkpoints_per_day / 2**20:.1f} "
+        f"MiB per day projected; with the window's writes {total_per_day / 2**20:.1f} MiB "
+        f"= {total_per_day / 1e6:.1f} MB per day",
         f"daemon stop on SIGTERM: exit {exit_code} after {stop_s:.2f} s",
     ]
     print("\n".join(figures))

@@ -1,6 +1,7 @@
 """A history writer for the crash test, shaped like the daemon's fast loop: one tick per simulated
 second from tick ``first`` on, a production lifetime counter growing 3 Wh a tick, day counters kept by
-the real energy code and stored with every history batch (``keep_state``, as the daemon does). It
+the real energy code and kept with the history batches as the daemon keeps them (``keep_state`` with
+the daemon's change marker: at once when a baseline or the day changes, else every few minutes). It
 prints each tick's index once its append has returned, until it is killed."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from storage_snapshots import make_snapshot
 
+from enphase_secure.daemon.energy_state import counters_marker
 from enphase_secure.energy.daycounters import DayCounters
 from enphase_secure.storage import HistorySettings, open_history
 
@@ -36,7 +38,8 @@ async def main(url: str, first: int) -> None:
     async with await open_history(url, settings=settings) as history:
         saved = await history.get_state(STATE_KEY)
         counters = DayCounters.from_json(saved) if saved is not None else DayCounters.empty()
-        history.keep_state(STATE_KEY, lambda: counters.to_json())  # noqa: PLW0108 (counters is rebound)
+        # lambdas, not bound methods: counters is rebound at every tick
+        history.keep_state(STATE_KEY, lambda: counters.to_json(), marker=lambda: counters_marker(counters))  # noqa: PLW0108
         index = first
         while True:
             at = tick_time(index)

@@ -98,3 +98,35 @@ async def test_a_kept_state_goes_with_every_batch(history_url: str) -> None:
             assert await reader.get_state("site") == {"ticks": 60}  # no write of its own
     async with await open_history(history_url) as reader:
         assert await reader.get_state("site") == {"ticks": 61}  # and at close
+
+
+async def test_a_marked_state_goes_when_its_marker_changes_else_every_state_interval(
+    history_url: str,
+) -> None:
+    settings = HistorySettings(flush_interval_s=30, state_interval_s=120)
+    state, marker = {"ticks": 0}, "day 1"
+    async with await open_history(history_url, settings=settings) as history:
+        history.keep_state("site", lambda: state, marker=lambda: marker)
+
+        async def saved_after(indexes: range) -> object:
+            nonlocal state
+            for i in indexes:
+                state = {"ticks": i}
+                await history.append(make_snapshot(tick(i), production_w=1.0))
+            async with await open_history(history_url) as reader:
+                return await reader.get_state("site")
+
+        assert await saved_after(range(1)) == {"ticks": 0}  # the first batch
+        # Batches at 10:00:31, 10:01:00 (a minute closes), 10:01:31: the unchanged marker waits.
+        assert await saved_after(range(1, 100)) == {"ticks": 0}
+        assert await stored_ticks(history_url) == 92
+        marker = "day 2"  # a baseline moved: written at this very tick, its batch with it
+        assert await saved_after(range(100, 101)) == {"ticks": 100}
+        assert await stored_ticks(history_url) == 101
+        # Batches at 10:02:00, 10:02:31, 10:03:00, 10:03:31, then 10:04:00, 140 s after the state's write.
+        assert await saved_after(range(101, 240)) == {"ticks": 100}
+        assert await saved_after(range(240, 241)) == {"ticks": 240}
+        state = {"ticks": 241}
+        await history.append(make_snapshot(tick(241), production_w=1.0))
+    async with await open_history(history_url) as reader:
+        assert await reader.get_state("site") == {"ticks": 241}  # and at close

@@ -11,7 +11,7 @@ from storage_snapshots import make_snapshot
 from enphase_secure.errors import StorageError, UnknownHistoryFieldError
 from enphase_secure.storage import Resolution, Retention, redact_url
 from enphase_secure.storage.connect import default_history_url, sqlite_path
-from enphase_secure.storage.downsample import GaugeStats, bucket_from_row, bucket_row, fold
+from enphase_secure.storage.downsample import Bucket, GaugeStats, bucket_from_row, bucket_row, fold, merge
 from enphase_secure.storage.fields import COUNTERS, FIELDS, GAUGES, encode_snapshot, field_specs
 from enphase_secure.storage.resolution import bucket_start, pick_resolution
 
@@ -64,6 +64,23 @@ def test_fold_starts_a_new_bucket_and_ignores_late_ticks() -> None:
     assert second.gauges[PRODUCTION] == GaugeStats(1, 200, 200, 200)
     assert second.counters[LIFETIME] is None
     assert fold(second, 60, _values(999)) is second
+
+
+def test_merging_minutes_gives_the_bucket_their_ticks_fold_into() -> None:
+    ticks = [(0, 100, 5000), (30, 300, None), (60, None, 5003), (90, -20, None), (150, 50, 5010)]
+    direct = None
+    minutes: dict[int, Bucket] = {}
+    for second, power, lifetime in ticks:
+        direct = fold(direct, 0, _values(power, lifetime))
+        minute = second // 60 * 60
+        minutes[minute] = fold(minutes.get(minute), minute, _values(power, lifetime))
+    merged = None
+    for start in sorted(minutes):
+        merged = merge(merged, minutes[start], 0)
+    assert merged == direct
+    assert merged is not None
+    assert merged.counters[LIFETIME] == 5010  # the last minute's counter
+    assert merged.gauges[PRODUCTION + 1] is None
 
 
 def test_bucket_row_round_trip() -> None:

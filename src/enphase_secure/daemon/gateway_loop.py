@@ -23,17 +23,18 @@ from ..errors import ConfigError, GatewayError, TokenError
 from ..gateway import ensemble, inverters, meters, production
 from ..gateway.connect import open_gateway, token_provider
 from ..gateway.info import read_info
-from ..gateway.probe import GatewayCapabilities, probe
+from ..gateway.probe import GatewayCapabilities
 from ..gateway.session import GatewaySession, gateway_logger
 from ..gateway.token_manager import TokenProvider
 from .poller import Poller, backoff_s
+from .probe_memory import ProbeMemory, with_probe_readings
 
 PROBE_BACKOFF_CAP_S = 300.0
 FAST_BACKOFF_TICKS = 4  # after an outage, fresh figures at most this many poll intervals late
 
 
 class _Reprobe(Exception):
-    """The gateway's firmware changed: probe it again."""
+    """The gateway changed (firmware, or the endpoints it answers): poll it afresh."""
 
 
 class GatewayLoop:
@@ -66,6 +67,7 @@ class GatewayLoop:
         self.error: str | None = None
         self.tokens: TokenProvider | None = None
         self.failure: Exception | None = None  # the error behind self.error
+        self._probes = ProbeMemory(config().storage.state_dir, config().gateway.host, self._log)
 
     def recovered(self) -> None:
         """A good fast read: the gateway's error is over."""
@@ -87,10 +89,11 @@ class GatewayLoop:
                 config = self._config()
                 gateway, state_dir = config.gateway, config.storage.state_dir
                 tokens = self.tokens = tokens or token_provider(gateway, state_dir=state_dir)
+                probes = self._probes = ProbeMemory(state_dir, gateway.host, self._log)
                 async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
                     self._session = gw
                     while True:
-                        self.capabilities = await probe(gw)
+                        self.capabilities = await probes.capabilities(gw)
                         self._on_gateway(self.capabilities.info.serial)
                         await gw.check_token()
                         self.readings = self.capabilities.readings
@@ -100,7 +103,7 @@ class GatewayLoop:
                         try:
                             await self._poll(gw, self.capabilities)
                         except* _Reprobe:
-                            self._log.info("gateway firmware changed: probing it again")
+                            self._log.info("gateway changed: polling it afresh")
             except (GatewayError, TokenError, ConfigError) as err:
                 failures += 1
                 self.failure = err
@@ -228,6 +231,21 @@ class GatewayLoop:
         async with asyncio.TaskGroup() as group:
             for poller in self.pollers:
                 group.create_task(self._run_poller(poller))
+            if self._probes.unverified:
+                group.create_task(self._recheck(gw))
+
+    async def _recheck(self, gw: GatewaySession) -> None:
+        """Probe again behind the remembered probe's first snapshots (probe_memory.py)."""
+        async with self._slow_lock:
+            try:
+                fresh, same = await self._probes.recheck(gw)
+            except (GatewayError, TokenError) as err:  # the pollers say it too: polling goes on
+                self._log.warning("background probe of the gateway failed: %s", err)
+                return
+            if not same:
+                raise _Reprobe
+            self.capabilities = fresh
+            self.readings = with_probe_readings(self.readings, fresh.readings)
 
     async def _run_poller(self, poller: Poller[Any]) -> None:
         # the first slow reads come from the probe: start them one interval later

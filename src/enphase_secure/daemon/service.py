@@ -29,7 +29,7 @@ from ..web.history_query import default_span
 from ..web.stream import EventStream
 from .clock_guard import WallClockCheck
 from .control_loop import ControlLoop
-from .energy_state import EnergyStateStore
+from .energy_state import EnergyStateStore, SiteState
 from .gateway_loop import GatewayLoop
 from .stale import stale_snapshot
 from .storage_guard import StorageGuard
@@ -304,8 +304,8 @@ class Daemon:
         if restored is not None:
             self._site, self._site_serial = restored
 
-    def _site_state(self) -> dict[str, Any]:
-        return {"serial": self._site_serial, "energy": self._site.to_json()}
+    def _site_state(self) -> SiteState:
+        return self._site_serial, self._site
 
     async def _start_web(self, new: Config) -> None:
         """ConfigError naming web.listen when it cannot be bound (the previous server stays)."""

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,7 +50,7 @@ class StorageGuard:
         logger: logging.Logger | logging.LoggerAdapter[Any],
     ) -> None:
         self._url = url
-        self._settings = settings
+        self._settings = replace(settings, exclusive=True)  # the daemon is its history's only user
         self._clock = clock
         self._log = logger
         self.history: History | None = None
@@ -58,13 +59,19 @@ class StorageGuard:
         self.failed_writes = 0
         self._last_open_attempt: float | None = None
         self._cause: str | None = None
-        self._kept_states: dict[str, Callable[[], Mapping[str, Any]]] = {}
+        self._kept_states: dict[str, tuple[Callable[[], Mapping[str, Any]], Callable[[], object] | None]] = {}
 
-    def keep_state(self, key: str, current: Callable[[], Mapping[str, Any]]) -> None:
-        """Kept with every batch of the history, and of any history opened later (``History.keep_state``)."""
-        self._kept_states[key] = current
+    def keep_state(
+        self,
+        key: str,
+        current: Callable[[], Mapping[str, Any]],
+        *,
+        marker: Callable[[], object] | None = None,
+    ) -> None:
+        """Kept in the batches of the history, and of any history opened later (``History.keep_state``)."""
+        self._kept_states[key] = (current, marker)
         if self.history is not None:
-            self.history.keep_state(key, current)
+            self.history.keep_state(key, current, marker=marker)
 
     async def open(self) -> History | None:
         self._last_open_attempt = time.monotonic()
@@ -74,8 +81,8 @@ class StorageGuard:
             hint = self._folder_hint()
             self._failed(err, f"history unavailable (live figures and control go on without it): {err}{hint}")
             return None
-        for key, current in self._kept_states.items():
-            self.history.keep_state(key, current)
+        for key, (current, marker) in self._kept_states.items():
+            self.history.keep_state(key, current, marker=marker)
         self._recovered("history open")
         return self.history
 

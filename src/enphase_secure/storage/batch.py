@@ -8,8 +8,9 @@ that reads merge with what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .backend import Param, Statement
 from .downsample import Bucket, aggregate_columns, bucket_row
@@ -77,7 +78,7 @@ class PendingBatch:
     bucket_closed: bool = False
 
     def __bool__(self) -> bool:
-        return self.first_ms is not None or bool(self.reports)
+        return self.first_ms is not None or bool(self.reports) or any(self.buckets.values())
 
     def add_tick(self, time_ms: int, row: TickRow | None) -> None:
         if self.first_ms is None:
@@ -92,16 +93,24 @@ class PendingBatch:
         if closes is not None and closes.start != bucket.start:
             self.bucket_closed = True
 
-    def statements(self) -> list[Statement]:
+    def statements(self, held: Collection[Resolution] = ()) -> list[Statement]:
+        """What to write; the open bucket of each ``held`` resolution waits (closed ones never)."""
         statements: list[Statement] = [(TICK_UPSERT, row) for row in self.ticks]
         for resolution, buckets in self.buckets.items():
-            statements.extend((AGGREGATE_UPSERT[resolution], bucket_row(b)) for b in buckets.values())
+            kept = max(buckets) if resolution in held and buckets else None
+            statements.extend(
+                (AGGREGATE_UPSERT[resolution], bucket_row(b)) for start, b in buckets.items() if start != kept
+            )
         statements.extend((INVERTER_INSERT, report) for report in self.reports)
         return statements
 
-    def clear(self) -> None:
+    def clear(self, held: Collection[Resolution] = ()) -> None:
+        """Once ``statements(held)`` is written."""
         self.ticks.clear()
-        self.buckets.clear()
+        for resolution, buckets in self.buckets.items():
+            kept = max(buckets) if resolution in held and buckets else None
+            for start in [start for start in buckets if start != kept]:
+                del buckets[start]
         self.reports.clear()
         self.first_ms = None
         self.bucket_closed = False
@@ -112,3 +121,19 @@ class PendingBatch:
     def buckets_between(self, resolution: Resolution, start: int, end: int) -> list[AggregateRow]:
         pending = self.buckets.get(resolution, {})
         return [bucket_row(pending[s]) for s in sorted(pending) if start <= s < end]
+
+
+@dataclass(slots=True)
+class KeptState:
+    """A state stored with the batches (History.keep_state)."""
+
+    current: Callable[[], Mapping[str, Any]]
+    marker: Callable[[], object] | None  # None: written with every batch
+    written_marker: object = None
+    written_ms: int | None = None  # tick time of the last write; None: never written
+
+    def due(self, time_ms: int | None, interval_ms: float) -> bool:
+        """To be written in a batch at tick ``time_ms`` (None: a flush or close, always)."""
+        if self.marker is None or time_ms is None or self.written_ms is None:
+            return True
+        return self.marker() != self.written_marker or time_ms - self.written_ms >= interval_ms

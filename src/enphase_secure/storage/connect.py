@@ -25,11 +25,12 @@ def sqlite_path(url: str) -> Path:
     return Path(parts.path)
 
 
-async def open_backend(url: str) -> Backend:
-    """Connect to the database of ``url`` (sqlite:///... or postgresql://...)."""
+async def open_backend(url: str, *, exclusive: bool = False) -> Backend:
+    """Connect to the database of ``url`` (sqlite:///... or postgresql://...); ``exclusive``: no other
+    process opens a SQLite file while this one has it (the daemon and its history)."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
-        return await SqliteBackend.open(sqlite_path(url), display_url=url)
+        return await SqliteBackend.open(sqlite_path(url), display_url=url, exclusive=exclusive)
     if scheme in ("postgresql", "postgres"):
         try:
             from .postgres_backend import PostgresBackend  # noqa: PLC0415 (psycopg is an optional extra)

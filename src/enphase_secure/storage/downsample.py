@@ -59,6 +59,23 @@ def fold(bucket: Bucket | None, start: int, values: StoredValues) -> Bucket:
     return Bucket(start, current.ticks + 1, tuple(gauges), counters)
 
 
+def merge(earlier: Bucket | None, later: Bucket, start: int) -> Bucket:
+    """One bucket starting at ``start`` holding the ticks of ``earlier`` then ``later`` (a 15 min or
+    day bucket rebuilt from its minutes)."""
+    if earlier is None:
+        return Bucket(start, later.ticks, later.gauges, later.counters)
+    gauges = tuple(
+        a
+        if b is None
+        else b
+        if a is None
+        else GaugeStats(a.n + b.n, a.total + b.total, min(a.low, b.low), max(a.high, b.high))
+        for a, b in zip(earlier.gauges, later.gauges, strict=True)
+    )
+    counters = tuple(a if b is None else b for a, b in zip(earlier.counters, later.counters, strict=True))
+    return Bucket(start, earlier.ticks + later.ticks, gauges, counters)
+
+
 def aggregate_columns() -> tuple[str, ...]:
     """Column names of an aggregate table after ``bucket``, in the order of ``bucket_row``."""
     gauge_columns = (f"{spec.name}_{part}" for spec in GAUGES for part in ("n", "sum", "min", "max"))

@@ -3,9 +3,11 @@
 ``History`` is the thin async adapter; the maths lives in downsample.py and resolution.py.
 Writes are batched (SD cards wear out): ticks, open buckets and inverter reports wait in memory
 (batch.py) and go in one transaction every ``flush_interval_s``, when a bucket closes, with any
-state or event write, on ``flush()`` and at ``close()``. A crash loses at most the pending batch of
-raw points; reads merge the pending rows, so nothing waits to be seen. Day counters do not depend on
-it: they come from the lifetime counters and the baselines that ``put_state`` writes at once.
+state or event write, on ``flush()`` and at ``close()`` (the open 15 min and day buckets only every
+``coarse_interval_s``: reopening rebuilds them from the finer rows). A crash loses at most the pending
+batch of raw points; reads merge the pending rows, so nothing waits to be seen. Day counters do not depend on
+it: they come from the lifetime counters and the baselines, a kept state (``keep_state``) written at
+once when its change marker says they changed.
 SQL text is assembled only from fixed table names and the field registry (field_specs rejects unknown
 names), never from caller input: hence the S608 exemptions.
 """
@@ -27,11 +29,13 @@ from .backend import Backend, Param, Statement
 from .batch import (
     AGGREGATE_COLUMNS,
     InverterRow,
+    KeptState,
     PendingBatch,
     aggregate_names,
     aggregate_projection,
     raw_projection,
 )
+from .coarse import rebuild_coarse, rebuildable
 from .connect import open_backend
 from .downsample import Bucket, bucket_from_row, fold
 from .fields import FieldKind, FieldSpec, encode_snapshot, field_specs
@@ -47,6 +51,9 @@ class HistorySettings:
     raw_interval_s: float = 1.0  # the raw series keeps the first tick of each such slot
     prune_interval_s: float = 3600.0
     flush_interval_s: float = 60.0  # pending ticks are written at most this long after the oldest
+    state_interval_s: float = 300.0  # a kept state whose marker did not change is rewritten this often
+    coarse_interval_s: float = 300.0  # the open 15 min and day buckets are rewritten this often
+    exclusive: bool = False  # no other process opens the database meanwhile (see open_backend)
 
 
 _AGGREGATE_SELECT_COLUMNS = ", ".join(AGGREGATE_COLUMNS)
@@ -88,7 +95,10 @@ class History:
         self._seen_inverter_report: dict[str, datetime] = {}  # last_report already looked at, by serial
         self._last_prune_ms: int | None = None
         self._pending = PendingBatch()
-        self._kept_states: dict[str, Callable[[], Mapping[str, Any]]] = {}
+        self._kept_states: dict[str, KeptState] = {}
+        self._tick_ms: int | None = None  # time of the tick being appended (kept states' clock)
+        self._coarse_written_ms: int | None = None  # tick time of the last write of the open buckets
+        self._rebuildable = rebuildable(settings.retention)
 
     @property
     def url(self) -> str:
@@ -113,17 +123,36 @@ class History:
     async def flush(self) -> None:
         """Write the pending ticks, buckets and inverter reports now."""
         async with self._lock:
-            await self._write([])
+            await self._write([], every_state=True)
 
-    async def _write(self, statements: Sequence[Statement]) -> None:
-        """``statements``, the pending batch and the kept states in one transaction (the batch stays
-        pending on failure)."""
+    async def _write(self, statements: Sequence[Statement], *, every_state: bool = False) -> None:
+        """``statements``, the pending batch and the kept states that are due in one transaction (the
+        batch stays pending on failure)."""
         pending = self._pending
         if not pending and not statements:
             return
-        kept = [self._state_upsert(key, provider()) for key, provider in self._kept_states.items()]
-        await self._backend.write([*pending.statements(), *kept, *statements])
-        pending.clear()
+        time_ms = None if every_state else self._tick_ms
+        interval_ms = self._settings.state_interval_s * 1000
+        due = [(key, kept) for key, kept in self._kept_states.items() if kept.due(time_ms, interval_ms)]
+        markers = [kept.marker() if kept.marker else None for _, kept in due]
+        kept_rows = [self._state_upsert(key, kept.current()) for key, kept in due]
+        held = self._held_buckets(time_ms)
+        await self._backend.write([*pending.statements(held), *kept_rows, *statements])
+        pending.clear(held)
+        if not held:
+            self._coarse_written_ms = self._tick_ms
+        for (_, kept), marker in zip(due, markers, strict=True):
+            kept.written_marker, kept.written_ms = marker, self._tick_ms
+
+    def _held_buckets(self, time_ms: int | None) -> tuple[Resolution, ...]:
+        """The open 15 min and day buckets change with every batch but can be rebuilt from the minute
+        rows after a crash (coarse.py): rewritten only every ``coarse_interval_s`` (and when
+        they close, at flush and close), they spare two pages of every batch."""
+        if time_ms is None or self._coarse_written_ms is None or not self._rebuildable:
+            return ()
+        if time_ms - self._coarse_written_ms >= self._settings.coarse_interval_s * 1000:
+            return ()
+        return self._rebuildable
 
     async def _resume(self) -> None:
         """Reload what ``append`` keeps in memory: the open buckets and the last raw and inverter times."""
@@ -134,6 +163,11 @@ class History:
             )
             if rows:
                 self._buckets[resolution] = bucket_from_row(rows[0])
+        for resolution, bucket in await rebuild_coarse(
+            self._backend, self._buckets, self._zone, self._rebuildable
+        ):
+            self._pending.put_bucket(resolution, bucket, closes=None)
+            self._buckets[resolution] = bucket
         rows = await self._backend.query("SELECT max(time_ms) FROM tick")
         if rows and rows[0][0] is not None:
             self._last_raw_slot = self._raw_slot(int(rows[0][0]))
@@ -153,6 +187,7 @@ class History:
         time_ms = _epoch_ms(snapshot.time, "snapshot time")
         values = encode_snapshot(snapshot)
         async with self._lock:
+            self._tick_ms = time_ms
             pending = self._pending
             raw_slot = self._raw_slot(time_ms)
             new_slot = raw_slot != self._last_raw_slot
@@ -177,8 +212,18 @@ class History:
             if prune_due:
                 await self._write(self._prune_statements(snapshot.time))
                 self._last_prune_ms = time_ms
-            elif pending.bucket_closed or time_ms - first_ms >= self._settings.flush_interval_s * 1000:
+            elif (
+                pending.bucket_closed
+                or time_ms - first_ms >= self._settings.flush_interval_s * 1000
+                or self._marked_state_changed()
+            ):
                 await self._write([])
+
+    def _marked_state_changed(self) -> bool:
+        return any(
+            kept.marker is not None and kept.marker() != kept.written_marker
+            for kept in self._kept_states.values()
+        )
 
     def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[InverterRow]:
         reports: list[InverterRow] = []
@@ -382,10 +427,20 @@ class History:
         async with self._lock:
             await self._write([statement])
 
-    def keep_state(self, key: str, current: Callable[[], Mapping[str, Any]]) -> None:
-        """Store ``current()`` under ``key`` with every batch, in its transaction: a state that must
-        stay in step with the history (the day-counter baselines) without writes of its own."""
-        self._kept_states[key] = current
+    def keep_state(
+        self,
+        key: str,
+        current: Callable[[], Mapping[str, Any]],
+        *,
+        marker: Callable[[], object] | None = None,
+    ) -> None:
+        """Store ``current()`` under ``key`` in the batches' transactions, in step with the history.
+
+        Without ``marker``: with every batch. With one: at the tick where ``marker()`` changes (the
+        batch is written then), else every ``state_interval_s``, and at flush and close. A state whose
+        only changes between two markers are those a restart can redo (the day counters' last reading)
+        is thus kept whole without rewriting its kilobytes every minute."""
+        self._kept_states[key] = KeptState(current, marker)
 
     def _state_upsert(self, key: str, value: Mapping[str, Any]) -> Statement:
         try:
@@ -415,7 +470,7 @@ async def open_history(
         raise StorageError(f"site.timezone {settings.timezone!r}: unknown time zone") from err
     if settings.raw_interval_s <= 0:
         raise StorageError(f"history raw_interval_s must be > 0, not {settings.raw_interval_s}")
-    backend = await open_backend(url)
+    backend = await open_backend(url, exclusive=settings.exclusive)
     try:
         await migrate(backend)
         history = History(backend=backend, settings=settings, zone=zone, clock=clock)
