@@ -127,3 +127,32 @@ def test_health_and_document() -> None:
     assert document["health"]["token_days_left"] == 2.0
     assert document["health"]["gateway_online"] is True
     assert document["voltage_v"] is None
+
+
+class SwallowsCancellation(Recording):
+    """A publish that loses the cancellation it gets, as Python 3.11's asyncio.wait_for can when the
+    awaited publish confirmation arrives in the same loop turn (aiomqtt waits with it)."""
+
+    def __init__(self) -> None:
+        super().__init__("swallows")
+        self.in_publish = asyncio.Event()
+
+    async def publish(self, item: Update) -> None:
+        self.in_publish.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.seen.append(item.snapshot.production.power_w)
+
+
+async def test_stop_ends_an_output_whose_publish_lost_the_cancellation() -> None:
+    output = SwallowsCancellation()
+    bus = OutputBus([output], clock=lambda: T0, logger=logging.getLogger("test"))
+    await bus.start()
+    bus.offer(production_only(1.0))
+    await asyncio.wait_for(output.in_publish.wait(), 5)
+    stopping = asyncio.create_task(bus.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    assert stopping in done  # before: stop waited for an update that never came
+    assert output.seen == [1.0]
+    assert output.stopped

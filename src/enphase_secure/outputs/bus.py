@@ -9,7 +9,6 @@ daemon. Failures are logged once per change of state ("failing: X", "recovered")
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -109,6 +108,7 @@ class OutputBus:
         self._slots = [_Slot(output) for output in outputs]
         self._clock = clock
         self._log = logger
+        self._stopping = False
 
     @property
     def outputs(self) -> tuple[Output, ...]:
@@ -123,11 +123,12 @@ class OutputBus:
             slot.task = asyncio.create_task(self._run(slot), name=f"output-{slot.output.name}")
 
     async def stop(self) -> None:
+        self._stopping = True
         for slot in self._slots:
             if slot.task is not None:
                 slot.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await slot.task
+                slot.wake.set()  # a publish can lose the cancellation (3.11's wait_for): the loop ends anyway
+                await asyncio.wait({slot.task})
                 slot.task = None
             try:
                 await slot.output.stop()
@@ -160,11 +161,11 @@ class OutputBus:
         }
 
     async def _run(self, slot: _Slot) -> None:
-        while True:
+        while not self._stopping:
             await slot.wake.wait()
             slot.wake.clear()
             update, slot.pending = slot.pending, None
-            if update is None:
+            if update is None or self._stopping:
                 continue
             started = time.monotonic()
             try:

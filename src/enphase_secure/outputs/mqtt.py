@@ -93,6 +93,7 @@ class MqttOutput:
         self._restart = asyncio.Event()  # another gateway: reconnect with its topics
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._lock = asyncio.Lock()
         self._down: str | None = CONNECTING
         self._configs_key: tuple[Any, ...] | None = None
@@ -112,9 +113,10 @@ class MqttOutput:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 await asyncio.wait_for(client.publish(topics.status, "offline", qos=1, retain=True), 2.0)
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._restart.set()  # a publish can lose the cancellation (3.11's wait_for): the session ends
+            await asyncio.wait({self._task})
             self._task = None
 
     async def publish(self, update: Update) -> None:
@@ -149,7 +151,7 @@ class MqttOutput:
     # --- the connection ---------------------------------------------------------------------------
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             await self._known.wait()
             topics = self._topics
             assert topics is not None
