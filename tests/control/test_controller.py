@@ -351,6 +351,18 @@ BATTERY_CASES: dict[str, tuple[StageSettings, list[Row]]] = {
         stage(surplus_includes_battery=True),
         [(0, snap(900, battery_w=800, soc_pct=50), False)],
     ),
+    "battery discharging is not surplus: no start on what is left of the export": (
+        stage(),
+        [(0, snap(1500, battery_w=800, soc_pct=50), False), (1, snap(1500, battery_w=0, soc_pct=50), True)],
+    ),
+    "a running load the battery feeds at night stops (the grid held at 0 is not room for it)": (
+        stage(load_w=2000),
+        [
+            (0, snap(3000, soc_pct=90), True),
+            (10, snap(0, battery_w=0, soc_pct=90), True),
+            (20, snap(0, battery_w=2000, soc_pct=90), False),
+        ],
+    ),
 }
 
 

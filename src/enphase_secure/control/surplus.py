@@ -9,8 +9,11 @@ from enphase_secure.energy.snapshot import Snapshot
 def measured_surplus_w(reading: Snapshot | None, phase: Phase, *, include_battery: bool) -> float | None:
     """Export minus import on ``phase`` (negative when importing); None when unknown or stale.
 
-    With ``include_battery`` the battery's charging power is added: a load switched on would first
-    take it from the battery's charge before drawing from the grid. Unknown battery power adds 0.
+    A discharging battery's power is taken off: what it gives feeds the house (a load left on at
+    night would otherwise see the grid held at 0 by the battery as room for itself). Its phase is not
+    always known, so a phase's surplus loses the whole discharge. With ``include_battery`` the
+    battery's charging power is added: a load switched on would first take it from the battery's
+    charge before drawing from the grid. Unknown battery power changes nothing.
     """
     if reading is None or reading.staleness.stale:
         return None
@@ -24,8 +27,9 @@ def measured_surplus_w(reading: Snapshot | None, phase: Phase, *, include_batter
     if export_w is None or import_w is None:
         return None
     surplus = export_w - import_w
-    if include_battery and reading.storage is not None and reading.storage.power_w is not None:
-        surplus += max(-reading.storage.power_w, 0.0)
+    battery_w = reading.storage.power_w if reading.storage is not None else None  # > 0 discharging
+    if battery_w is not None and (battery_w > 0 or include_battery):
+        surplus -= battery_w
     return surplus
 
 
