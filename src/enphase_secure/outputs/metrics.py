@@ -2,7 +2,8 @@
 
 Names derive from the table: ``enphase_<key without its unit>_<base unit>`` (``enphase_grid_import_watts``),
 values in base units (a state of charge as a 0-1 ``_ratio``, durations in ``_seconds``; energies in
-``_watt_hours`` throughout), counters (lifetime energies) end in ``_total``, per-phase variants are
+``_watt_hours`` throughout), counters (lifetime energies that never fall) end in ``_total``, a figure that
+may fall (net consumption) is a gauge, per-phase variants are
 ``..._per_phase_<unit>{phase}``, inverter figures ``enphase_inverter_..{serial}``. Unknown values
 (null, stale instant figures) are left out rather than exported as 0.
 """
@@ -181,7 +182,7 @@ def _family(name: str, point: Point, figure: Figure, labels: Sequence[str]) -> F
     doc = figure.name_en + (" per phase" if point.phase is not None else "")
     if figure.kind is Kind.TEXT:
         return InfoMetricFamily(name, doc, labels=labels)
-    if figure.traits.prometheus_type == "counter":
+    if figure.prometheus_type == "counter":
         return CounterMetricFamily(name, doc, labels=labels)
     return GaugeMetricFamily(name, doc, labels=labels)
 
