@@ -109,3 +109,43 @@ async def test_a_ca_file_that_cannot_be_read_is_named_and_retried(
             await output.stop()
     finally:
         broker.stop()
+
+
+async def test_status_heals_after_another_instance_said_offline(tmp_path: Path) -> None:
+    # a short-lived second instance with the same serial exits: its offline (retained) replaces online
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    status_topic = "enphase_secure/122212345678/status"
+    try:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, discovery=False, publish_interval_s=1.0)
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: output.status()["connected"])
+            async with aiomqtt.Client("127.0.0.1", broker.port) as other:
+                await other.publish(status_topic, "offline", qos=1, retain=True)
+            seen: list[str] = []
+
+            async def ticks() -> None:  # the daemon's fast loop, one update a tick
+                while True:
+                    await output.publish(SITES["1 phase, net CT, battery"])
+                    await asyncio.sleep(0.2)
+
+            ticker = asyncio.create_task(ticks())
+            try:
+                async with aiomqtt.Client("127.0.0.1", broker.port) as watcher:
+                    await watcher.subscribe(status_topic)
+                    async with asyncio.timeout(15):
+                        async for message in watcher.messages:
+                            seen.append(bytes(message.payload).decode())  # type: ignore[arg-type]
+                            if seen[-1] == "online":
+                                break
+            finally:
+                ticker.cancel()
+            assert seen[0] == "offline"
+            assert seen[-1] == "online"
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()

@@ -1,7 +1,8 @@
 """The MQTT output (``[publish.mqtt]``): moves the messages of ``mqtt_state`` and ``ha_discovery``.
 
 It connects once the first update gives the gateway serial, with the last will ``offline`` (retained)
-on ``<prefix>/<serial>/status``, says ``online`` after connecting and ``offline`` when stopped, and
+on ``<prefix>/<serial>/status``, says ``online`` after connecting (and again every publish interval, so
+that another instance's ``offline`` heals) and ``offline`` when stopped, and
 reconnects with capped backoff. On each connection it reads back the discovery configs it left on the
 broker before (retained), so that a layout changed while it was away still removes the old entities.
 While the broker is away nothing queues: the bus keeps the latest update and this output sends it,
@@ -108,12 +109,13 @@ class MqttOutput:
         self._task = asyncio.create_task(self._run(), name="mqtt-connection")
 
     async def stop(self) -> None:
+        self._stopping = True  # no update sends "online" after the "offline" below
         client, topics = self._client, self._topics
         if client is not None and topics is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(client.publish(topics.status, "offline", qos=1, retain=True), 2.0)
+                async with self._lock:
+                    await asyncio.wait_for(client.publish(topics.status, "offline", qos=1, retain=True), 2.0)
         if self._task is not None:
-            self._stopping = True
             self._task.cancel()
             self._restart.set()  # a publish can lose the cancellation (3.11's wait_for): the session ends
             await asyncio.wait({self._task})
@@ -278,6 +280,8 @@ class MqttOutput:
         topics = self._topics
         assert topics is not None
         async with self._lock:
+            if self._stopping:
+                return
             if self._settings.discovery:
                 configs = self._discovery(update, topics)
                 if configs is not self._configs_sent and configs != self._configs_sent:

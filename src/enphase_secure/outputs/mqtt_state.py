@@ -145,7 +145,7 @@ def _plan(document: Mapping[str, Any], layout: str, topics: Topics, figure_topic
                 inverter=None if device.inverter is None else serials[device.inverter],
             )
         )
-    sent = {topics.live, *(topics.stage_state(name) for name in stage_names(document))}
+    sent = {topics.status, topics.live, *(topics.stage_state(name) for name in stage_names(document))}
     for planned in devices:
         sent.add(planned.topic)
         sent.update(planned.figure_topics)
@@ -177,6 +177,8 @@ class StateTracker:
         out: list[Message] = []
         listed = inverters(document)
         plan = self._plan_for(update, listed, topics, out)
+        # said again every interval: another instance with this serial that exits leaves "offline"
+        self._offer(out, topics.status, "online", now_s, qos=1)
         self._offer(out, topics.live, "offline" if stale else "online", now_s, qos=1)
         for device in plan.devices:
             source = document if device.inverter is None else listed[device.inverter]
