@@ -284,3 +284,16 @@ def test_figures_that_can_fall_are_totals(key: str, state_class: str, resets_dai
     assert entity["state_class"] == state_class
     assert energy_dashboard_ready(entity)
     assert ("last_reset_value_template" in entity) is resets_daily
+
+
+@pytest.mark.parametrize(
+    ("layout", "device", "name"),
+    [("single", "site", "Enphase gateway 122212345678"),
+     ("split", "conso_net", "Enphase net consumption 122212345678"),
+     ("single", "inverter_482212345678", "Enphase inverter 482212345678"),
+     ("split", "inverter_482212345678", "Enphase inverter 482212345678")],
+)  # fmt: skip
+def test_device_names_say_the_serial_once(layout: str, device: str, name: str) -> None:
+    configs = discovery_configs(SITES["3 phases, net CT, battery"], layout, TOPICS, "homeassistant")
+    config = configs[f"homeassistant/device/enphase_secure_122212345678/{device}/config"]
+    assert config["device"]["name"] == name

@@ -193,7 +193,7 @@ def _entity(point: Point, unique_id: str, topics: Topics) -> dict[str, Any]:
 def _device_block(device: LayoutDevice, serial: str, gateway: Mapping[str, Any], main: str) -> dict[str, Any]:
     block: dict[str, Any] = {
         "identifiers": [f"{NODE}_{serial}_{device.device_id}"],
-        "name": f"{device.name} {device.inverter or serial}",
+        "name": device.name if device.inverter is not None else f"{device.name} {serial}",
         "manufacturer": "Enphase Energy",
     }
     if device.inverter is None:
