@@ -147,6 +147,9 @@ class Figure:
     diagnostic: bool = False  # about the service, not the house (Home Assistant entity category)
     metric: str | None = None  # Prometheus name base, where the key without its unit would mislead
     signed: bool = False  # may fall (net = import - export): no total_increasing, no Prometheus counter
+    # where Prometheus reads it, exact and in its base unit, when ``path`` holds a value rounded for display
+    metric_path: str | None = None
+    metric_help: str | None = None  # the metric's HELP, where the display name would mislead
 
     @property
     def traits(self) -> KindTraits:
@@ -162,6 +165,10 @@ class Figure:
     @property
     def prometheus_type(self) -> str:
         return "gauge" if self.signed else self.traits.prometheus_type
+
+    @property
+    def prometheus_scale(self) -> float:
+        return 1.0 if self.metric_path is not None else self.traits.prometheus_scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +279,8 @@ SITE_FIGURES: tuple[Figure, ...] = (
     Figure("gateway_online", "health.gateway_online", Kind.ONLINE, "Passerelle en ligne", "Gateway online", P,
            "gatewayOnline", diagnostic=True),
     Figure("token_days_left", "health.token_days_left", Kind.DAYS, "Jours de jeton restants",
-           "Token days left", P, "tokenDaysLeft", diagnostic=True, metric="token_validity"),
+           "Token days left", P, "tokenDaysLeft", diagnostic=True, metric="token_validity",
+           metric_path="health.token_validity_s", metric_help="Seconds until the gateway token expires"),
     Figure("firmware", "health.firmware", Kind.TEXT, "Micrologiciel", "Firmware", P, diagnostic=True),
     Figure("last_poll", "health.last_poll", Kind.TIMESTAMP, "Dernière lecture", "Last poll", P,
            diagnostic=True),
