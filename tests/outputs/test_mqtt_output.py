@@ -149,3 +149,25 @@ async def test_status_heals_after_another_instance_said_offline(tmp_path: Path) 
             await output.stop()
     finally:
         broker.stop()
+
+
+async def test_a_refused_login_names_the_keys_to_check(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = Mosquitto(tmp_path, users={"enphase": "right-pass"})
+    broker.start()
+    try:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, username="enphase", password=SECRET)
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test.mqtt"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: "unreachable" in caplog.text or "refused" in caplog.text)
+            assert "refused the username/password" in caplog.text
+            assert "publish.mqtt.username" in caplog.text
+            assert "publish.mqtt.password" in caplog.text
+            assert SECRET not in caplog.text
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import aiomqtt
 
 from ..errors import OutputUnavailableError
+from ..messages import explain_mqtt
 from .bus import Update
 from .ha_discovery import discovery_configs, discovery_filter, discovery_messages
 from .mqtt_layout import Topics, slug, stage_names
@@ -163,7 +164,7 @@ class MqttOutput:
                     failures = 0
                     await self._session(client, topics)
             except (aiomqtt.MqttError, OSError) as err:  # OSError: a CA file that cannot be read
-                self._disconnected(str(err) or err.__class__.__name__)
+                self._disconnected(explain_mqtt(err))
             except Exception as err:  # a bug must not end the connection loop for good
                 self._log.exception("mqtt: unexpected error, reconnecting")
                 self._disconnected(f"internal error: {err.__class__.__name__}: {err}")
