@@ -4,6 +4,7 @@ bad commands, and what its status shows (never the password)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
@@ -167,6 +168,39 @@ async def test_a_refused_login_names_the_keys_to_check(
             assert "publish.mqtt.username" in caplog.text
             assert "publish.mqtt.password" in caplog.text
             assert SECRET not in caplog.text
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()
+
+
+async def test_state_topics_no_longer_sent_are_emptied_at_connect(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    base = "enphase_secure/122212345678"
+    old = [f"{base}/bat/state", f"{base}/control/old_stage/state", f"{base}/site/production_power_w"]
+    try:
+        # an earlier run left these: the split layout, a stage since removed, figure_topics = true
+        async with aiomqtt.Client("127.0.0.1", broker.port) as earlier:
+            for topic in old:
+                await earlier.publish(topic, "{}", qos=1, retain=True)
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, discovery=False)
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: output.status()["connected"])
+            await output.publish(SITES["1 phase, net CT, battery"])
+            retained: dict[str, bytes] = {}
+            async with aiomqtt.Client("127.0.0.1", broker.port) as later:
+                await later.subscribe(f"{base}/#")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2):
+                        async for message in later.messages:
+                            retained[str(message.topic)] = bytes(message.payload)  # type: ignore[arg-type]
+            assert f"{base}/site/state" in retained
+            assert retained[f"{base}/status"] == b"online"
+            assert [topic for topic in old if topic in retained] == []
         finally:
             await output.stop()
     finally:

@@ -161,3 +161,20 @@ def test_what_the_broker_retains_is_what_one_update_says(layout: str) -> None:
     ):
         retained.update(by_topic(tracker.due(item, TOPICS, float(n))))
         assert retained == by_topic(state_messages(item, layout, TOPICS, figure_topics=True))
+
+
+@pytest.mark.parametrize(
+    ("left", "emptied"),
+    [({"bat/state", "site/state"}, ["bat/state"]),  # another layout's device
+     ({"control/old_stage/state"}, ["control/old_stage/state"]),  # a stage removed
+     ({"site/production_power_w", "status", "live"}, ["site/production_power_w"]),  # figure_topics off
+     (set(), [])],
+)  # fmt: skip
+def test_retained_topics_an_earlier_run_left_are_emptied(left: set[str], emptied: list[str]) -> None:
+    tracker = StateTracker("single", interval_s=10.0)
+    tracker.reset({f"{BASE}/{topic}" for topic in left})
+    first = tracker.due(SITES["1 phase, net CT, battery"], TOPICS, 0.0)
+    assert [m.topic.removeprefix(f"{BASE}/") for m in first if m.payload == ""] == emptied
+    assert all(m.retain for m in first)
+    again = tracker.due(SITES["1 phase, net CT, battery"], TOPICS, 20.0)
+    assert [m for m in again if m.payload == ""] == []  # once

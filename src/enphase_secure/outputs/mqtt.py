@@ -3,8 +3,9 @@
 It connects once the first update gives the gateway serial, with the last will ``offline`` (retained)
 on ``<prefix>/<serial>/status``, says ``online`` after connecting (and again every publish interval, so
 that another instance's ``offline`` heals) and ``offline`` when stopped, and
-reconnects with capped backoff. On each connection it reads back the discovery configs it left on the
-broker before (retained), so that a layout changed while it was away still removes the old entities.
+reconnects with capped backoff. On each connection it reads back the discovery configs and the state
+topics it left on the broker before (retained), so that a layout changed while it was away still
+removes the old entities and empties the state topics it no longer sends.
 While the broker is away nothing queues: the bus keeps the latest update and this output sends it,
 once, after reconnecting. Commands on ``<prefix>/<serial>/control/<stage>/set`` (``on`` / ``off`` /
 ``auto``) override a controller stage as ``POST /api/control/<stage>`` does.
@@ -193,10 +194,10 @@ class MqttOutput:
     async def _session(self, client: aiomqtt.Client, topics: Topics) -> None:
         await client.publish(topics.status, "online", qos=1, retain=True)
         await client.subscribe(topics.stage_set_filter, qos=1)
-        left = await self._read_back(client, topics) if self._settings.discovery else {}
+        configs_left, state_left = await self._read_back(client, topics)
         async with self._lock:
-            self._configs_sent = left
-            self._state.reset()
+            self._configs_sent = configs_left
+            self._state.reset(state_left)
         self._client = client
         self.connections += 1
         if self._down is not None:
@@ -217,25 +218,36 @@ class MqttOutput:
             self._client = None
             await client.publish(topics.status, "offline", qos=1, retain=True)
 
-    async def _read_back(self, client: aiomqtt.Client, topics: Topics) -> dict[str, dict[str, Any]]:
-        """The discovery configs this gateway's service left on the broker (retained)."""
+    async def _read_back(
+        self, client: aiomqtt.Client, topics: Topics
+    ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """What this gateway's service left on the broker (retained): its discovery configs (when
+        discovery is on) and its state topics (commands aside)."""
         wildcard = discovery_filter(self._settings.discovery_prefix, topics.serial)
+        state = f"{topics.base}/#"
         marker = f"{topics.base}/sync/{uuid.uuid4().hex}"
-        await client.subscribe(wildcard, qos=1)
-        await client.subscribe(marker, qos=1)
+        filters = [state, marker, *([wildcard] if self._settings.discovery else [])]
+        for topic_filter in filters:
+            await client.subscribe(topic_filter, qos=1)
         await client.publish(marker, "sync", qos=1)
-        found: dict[str, dict[str, Any]] = {}
+        configs: dict[str, dict[str, Any]] = {}
+        states: set[str] = set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(READBACK_TIMEOUT_S):
                 async for message in client.messages:
                     topic = str(message.topic)
                     if topic == marker:
                         break
-                    if message.topic.matches(wildcard) and message.payload:
-                        found[topic] = _config(message.payload)
-        await client.unsubscribe(wildcard)
-        await client.unsubscribe(marker)
-        return found
+                    if not message.payload or not message.retain:
+                        continue
+                    if message.topic.matches(state):
+                        if not message.topic.matches(topics.stage_set_filter):
+                            states.add(topic)
+                    elif self._settings.discovery and message.topic.matches(wildcard):
+                        configs[topic] = _config(message.payload)
+        for topic_filter in filters:
+            await client.unsubscribe(topic_filter)
+        return configs, states
 
     async def _commands(self, client: aiomqtt.Client, topics: Topics) -> None:
         async for message in client.messages:
