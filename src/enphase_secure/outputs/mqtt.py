@@ -115,8 +115,8 @@ class MqttOutput:
         client, topics = self._client, self._topics
         if client is not None and topics is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                async with self._lock:
-                    await asyncio.wait_for(client.publish(topics.status, "offline", qos=1, retain=True), 2.0)
+                async with asyncio.timeout(2.0), self._lock:  # a send under way (a stuck broker) ends first
+                    await client.publish(topics.status, "offline", qos=1, retain=True)
         if self._task is not None:
             self._task.cancel()
             self._restart.set()  # a publish can lose the cancellation (3.11's wait_for): the session ends
