@@ -25,7 +25,7 @@ class Mosquitto:
     """A Mosquitto broker on a free 127.0.0.1 port (Debian package ``mosquitto``), stoppable and
     restartable on the same port (to test a broker that goes away and comes back)."""
 
-    def __init__(self, folder: Path, *, tls: bool = False) -> None:
+    def __init__(self, folder: Path, *, tls: bool = False, users: dict[str, str] | None = None) -> None:
         executable = next((p for p in map(shutil.which, MOSQUITTO_CANDIDATES) if p), None)
         if executable is None:
             pytest.fail("mosquitto is not installed (apt-get install -y mosquitto)")
@@ -41,12 +41,20 @@ class Mosquitto:
             self.ca_file = folder / "broker.pem"
             self.ca_file.write_bytes(certificate)
             (folder / "broker.key").write_bytes(key)
+        self._users = users or {}  # name -> password: then no anonymous client
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         config = self._folder / "mosquitto.conf"
         # started as root, mosquitto would switch to its own user, which cannot read the test's files
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false"]
+        anonymous = "false" if self._users else "true"
+        lines = [f"listener {self.port} 127.0.0.1", f"allow_anonymous {anonymous}", "persistence false"]
+        if self._users:
+            passwords = self._folder / "passwords"
+            passwords.write_text("")
+            for name, password in self._users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True)
+            lines.append(f"password_file {passwords}")
         lines.append(f"user {getpass.getuser()}")
         if self.ca_file is not None:
             lines += [f"certfile {self.ca_file}", f"keyfile {self._folder / 'broker.key'}"]

@@ -8,16 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import aiomqtt
 import jwt
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
+from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from enphase_secure.config import GatewayConfig
 from enphase_secure.errors import GatewayUnreachableError
 from enphase_secure.gateway.connect import open_gateway
-from enphase_secure.messages import explain, set_language
+from enphase_secure.messages import explain, explain_mqtt, set_language
 from loopback import free_port
 
 
@@ -92,3 +96,20 @@ def test_locale_picks_french(monkeypatch: pytest.MonkeyPatch) -> None:
     assert set_language("auto") == "fr"
     monkeypatch.setenv("LANG", "C.UTF-8")
     assert set_language("auto") == "en"
+
+
+@pytest.mark.parametrize(
+    ("err", "login"),
+    [(MqttConnectError(5), True),  # MQTT 3.1.1: not authorized
+     (MqttConnectError(4), True),  # MQTT 3.1.1: bad user name or password
+     (MqttConnectError(ReasonCode(PacketTypes.CONNACK, identifier=135)), True),
+     (MqttConnectError(ReasonCode(PacketTypes.CONNACK, identifier=134)), True),
+     (MqttConnectError(3), False),  # server unavailable
+     (aiomqtt.MqttError("timed out"), False)],
+)  # fmt: skip
+def test_a_refused_mqtt_login_names_the_keys(language: str, err: Exception, login: bool) -> None:
+    text = explain_mqtt(err)
+    assert ("publish.mqtt.username" in text and "publish.mqtt.password" in text) is login
+    assert str(err) in text
+    if login:
+        assert ("refusé" if language == "fr" else "refused the username/password") in text

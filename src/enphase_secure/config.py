@@ -201,6 +201,22 @@ class MqttConfig(_Section):
     publish_interval_s: float = Field(default=10.0, ge=1, description="republish unchanged values")
     figure_topics: bool = Field(default=False, description="also one topic per figure")
 
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if "://" in value or "/" in value:
+            raise ValueError(
+                f"{value!r}: write the host name only (no mqtt:// nor path); use tls = true and port"
+            )
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} is not a file (no such file, or a folder)")
+        return value
+
     def password_value(self) -> SecretStr | None:
         if self.password_file is not None:
             return _read_secret_file(self.password_file, "publish.mqtt.password_file")
@@ -210,6 +226,8 @@ class MqttConfig(_Section):
     def _checks(self) -> MqttConfig:
         if self.password is not None and self.password_file is not None:
             raise ValueError("give password or password_file, not both")
+        if (self.password is not None or self.password_file is not None) and self.username is None:
+            raise ValueError("password needs a username (publish.mqtt.username)")
         if self.ca_file is not None and not self.tls:
             raise ValueError("ca_file needs tls = true")
         for name in ("topic_prefix", "discovery_prefix"):

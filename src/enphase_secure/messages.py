@@ -13,6 +13,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiomqtt.exceptions import MqttConnectError
 
 
 class Language(StrEnum):
@@ -68,7 +69,16 @@ _TEXTS: dict[str, dict[Language, str]] = {
         Language.EN: "{where} closed the connection without answering: wrong port, or the device is busy",
         Language.FR: "{where} a fermé la connexion sans répondre : mauvais port, ou appareil occupé",
     },
+    "mqtt_login": {
+        Language.EN: "the broker refused the username/password ({reason}): check publish.mqtt.username "
+        "and publish.mqtt.password (or password_file), and the broker's access list",
+        Language.FR: "le broker a refusé l'identifiant ou le mot de passe ({reason}) : vérifiez "
+        "publish.mqtt.username et publish.mqtt.password (ou password_file), et les droits du broker",
+    },
 }
+
+# CONNACK codes of a refused login: MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135)
+_MQTT_LOGIN_CODES = frozenset({4, 5, 134, 135})
 
 _PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
 
@@ -98,3 +108,12 @@ def explain(err: BaseException, url: str) -> str:
     if isinstance(err, aiohttp.ServerDisconnectedError):
         return say("disconnected", where=where)
     return say("unreachable", where=where, reason=f"{type(err).__name__}: {reason}")
+
+
+def explain_mqtt(err: BaseException) -> str:
+    """Why the MQTT broker cannot be used; a refused login names the keys to check."""
+    if isinstance(err, MqttConnectError):
+        code = getattr(err.rc, "value", err.rc)
+        if code in _MQTT_LOGIN_CODES:
+            return say("mqtt_login", reason=str(err))
+    return str(err) or err.__class__.__name__

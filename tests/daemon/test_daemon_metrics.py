@@ -67,7 +67,7 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
         # the text format shows an info metric as a gauge named ..._info (value 1, the text in a label)
         name = metric_name(figure) + ("_info" if figure.kind is Kind.TEXT else "")
         assert samples.get(name), f"{figure.key}: no {name}"
-        expected = "counter" if figure.kind is Kind.ENERGY_LIFETIME else "gauge"
+        expected = "counter" if figure.kind is Kind.ENERGY_LIFETIME and not figure.signed else "gauge"
         assert families[name].type == expected, name
         if figure.phase_path is not None:
             phases = {s.labels["phase"] for s in samples[metric_name(figure, per_phase=True)]}
@@ -85,6 +85,7 @@ async def test_metrics_has_every_figure_and_the_service_health(tmp_path: Path, m
 
     # Prometheus names: base units, _total on counters
     assert "enphase_grid_import_lifetime_watt_hours_total" in text
+    assert "enphase_net_consumption_lifetime_watt_hours_total" not in text  # it falls: a gauge
     assert 'enphase_grid_import_per_phase_watts{phase="2"}' in text
     assert families["enphase_production_power_watts"].samples[0].value >= 0
     assert families["enphase_gateway_online"].samples[0].value == 1.0

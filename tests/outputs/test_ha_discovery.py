@@ -100,6 +100,8 @@ def check(entity: dict[str, Any]) -> list[str]:
             problems.append("a state class on a text sensor")
         if state_class not in (None, "measurement", "total", "total_increasing"):
             problems.append(f"state_class {state_class!r}")
+        if "last_reset_value_template" in entity and state_class != "total":  # sensor/__init__.py
+            problems.append("last_reset without state_class total")
         if "suggested_display_precision" in entity and unit is None:
             problems.append("display precision on a sensor without a unit")
     if component == "binary_sensor" and entity.get("device_class") not in (None, *BINARY_CLASSES):
@@ -264,3 +266,34 @@ def test_switching_discovery_mode_empties_the_other_modes_topics() -> None:
     topic = "homeassistant/sensor/enphase_secure_122212345678/inverter_482212345678_power_w/config"
     assert components[topic]["state_topic"] == "enphase_secure/122212345678/inverter_482212345678/state"
     assert components["homeassistant/select/enphase_secure_122212345678/stage_1_mode/config"]["options"]
+
+
+@pytest.mark.parametrize(
+    ("key", "state_class", "resets_daily"),
+    [("net_consumption_today_wh", "total", True), ("net_consumption_today_wh_l1", "total", True),
+     ("net_consumption_lifetime_wh", "total", False), ("net_consumption_lifetime_wh_l3", "total", False),
+     ("consumption_gateway_today_wh", "total", True),
+     ("grid_import_today_wh", "total_increasing", False),
+     ("production_lifetime_wh", "total_increasing", False),
+     ("consumption_lifetime_wh", "total_increasing", False)],
+)  # fmt: skip
+def test_figures_that_can_fall_are_totals(key: str, state_class: str, resets_daily: bool) -> None:
+    # net = import - export falls whenever the house exports: total_increasing would read each fall as a
+    # meter reset; a day total says when its day began (last_reset), a lifetime one needs none
+    entity = by_key()[key]
+    assert entity["state_class"] == state_class
+    assert energy_dashboard_ready(entity)
+    assert ("last_reset_value_template" in entity) is resets_daily
+
+
+@pytest.mark.parametrize(
+    ("layout", "device", "name"),
+    [("single", "site", "Enphase gateway 122212345678"),
+     ("split", "conso_net", "Enphase net consumption 122212345678"),
+     ("single", "inverter_482212345678", "Enphase inverter 482212345678"),
+     ("split", "inverter_482212345678", "Enphase inverter 482212345678")],
+)  # fmt: skip
+def test_device_names_say_the_serial_once(layout: str, device: str, name: str) -> None:
+    configs = discovery_configs(SITES["3 phases, net CT, battery"], layout, TOPICS, "homeassistant")
+    config = configs[f"homeassistant/device/enphase_secure_122212345678/{device}/config"]
+    assert config["device"]["name"] == name

@@ -23,14 +23,20 @@ def config(**mqtt: Any) -> dict[str, Any]:
     ("mqtt", "culprit"),
     [
         ({"password": "pw-1", "password_file": "/x"}, "publish.mqtt: give password or password_file"),
-        ({"ca_file": "/etc/ca.pem"}, "publish.mqtt: ca_file needs tls = true"),
+        ({"ca_file": __file__}, "publish.mqtt: ca_file needs tls = true"),
         ({"topic_prefix": "home/#"}, "topic_prefix 'home/#'"),
         ({"discovery_prefix": "/homeassistant"}, "discovery_prefix"),
         ({"publish_interval_s": 0.5}, "publish.mqtt.publish_interval_s"),
         ({"port": 0}, "publish.mqtt.port"),
         ({"retain": True}, "publish.mqtt.retain: unknown key"),
         ({"discovery": "entity"}, "publish.mqtt.discovery"),
-        ({"password_file": "/nonexistent/pw"}, "publish.mqtt.password_file"),
+        ({"username": "u", "password_file": "/nonexistent/pw"}, "publish.mqtt.password_file"),
+        ({"tls": True, "ca_file": "/nonexistent/ca.pem"}, "publish.mqtt.ca_file: '/nonexistent/ca.pem'"),
+        ({"tls": True, "ca_file": "/"}, "publish.mqtt.ca_file: '/' is not a file"),
+        ({"host": "mqtt://127.0.0.1"}, "publish.mqtt.host: 'mqtt://127.0.0.1': write the host name only"),
+        ({"host": "mqtts://broker.lan:8883"}, "use tls = true and port"),
+        ({"host": "broker.lan/mqtt"}, "publish.mqtt.host: 'broker.lan/mqtt'"),
+        ({"password": "pw-1"}, "publish.mqtt: password needs a username (publish.mqtt.username)"),
     ],
 )
 def test_mistakes_are_named(mqtt: dict[str, Any], culprit: str) -> None:
@@ -43,6 +49,7 @@ def test_mistakes_are_named(mqtt: dict[str, Any], culprit: str) -> None:
 def test_settings_from_the_config(tmp_path: Path) -> None:
     secret = tmp_path / "mqtt-password"
     secret.write_text("from-file-7\n")
+    (tmp_path / "ca.pem").write_text("a CA\n")
     parsed = parse_config(
         config(
             host="broker.lan", port=8883, username="enphase", password_file=str(secret), tls=True,

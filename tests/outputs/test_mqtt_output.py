@@ -4,6 +4,7 @@ bad commands, and what its status shows (never the password)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
@@ -105,6 +106,101 @@ async def test_a_ca_file_that_cannot_be_read_is_named_and_retried(
             ca_file.parent.mkdir()
             ca_file.write_bytes(broker.ca_file.read_bytes())  # fixed: the loop is still retrying
             await _until(lambda: output.status()["connected"], timeout=20)
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()
+
+
+async def test_status_heals_after_another_instance_said_offline(tmp_path: Path) -> None:
+    # a short-lived second instance with the same serial exits: its offline (retained) replaces online
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    status_topic = "enphase_secure/122212345678/status"
+    try:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, discovery=False, publish_interval_s=1.0)
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: output.status()["connected"])
+            async with aiomqtt.Client("127.0.0.1", broker.port) as other:
+                await other.publish(status_topic, "offline", qos=1, retain=True)
+            seen: list[str] = []
+
+            async def ticks() -> None:  # the daemon's fast loop, one update a tick
+                while True:
+                    await output.publish(SITES["1 phase, net CT, battery"])
+                    await asyncio.sleep(0.2)
+
+            ticker = asyncio.create_task(ticks())
+            try:
+                async with aiomqtt.Client("127.0.0.1", broker.port) as watcher:
+                    await watcher.subscribe(status_topic)
+                    async with asyncio.timeout(15):
+                        async for message in watcher.messages:
+                            seen.append(bytes(message.payload).decode())  # type: ignore[arg-type]
+                            if seen[-1] == "online":
+                                break
+            finally:
+                ticker.cancel()
+            assert seen[0] == "offline"
+            assert seen[-1] == "online"
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()
+
+
+async def test_a_refused_login_names_the_keys_to_check(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = Mosquitto(tmp_path, users={"enphase": "right-pass"})
+    broker.start()
+    try:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, username="enphase", password=SECRET)
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test.mqtt"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: "unreachable" in caplog.text or "refused" in caplog.text)
+            assert "refused the username/password" in caplog.text
+            assert "publish.mqtt.username" in caplog.text
+            assert "publish.mqtt.password" in caplog.text
+            assert SECRET not in caplog.text
+        finally:
+            await output.stop()
+    finally:
+        broker.stop()
+
+
+async def test_state_topics_no_longer_sent_are_emptied_at_connect(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    base = "enphase_secure/122212345678"
+    old = [f"{base}/bat/state", f"{base}/control/old_stage/state", f"{base}/site/production_power_w"]
+    try:
+        # an earlier run left these: the split layout, a stage since removed, figure_topics = true
+        async with aiomqtt.Client("127.0.0.1", broker.port) as earlier:
+            for topic in old:
+                await earlier.publish(topic, "{}", qos=1, retain=True)
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, discovery=False)
+        output = MqttOutput(settings, control=None, logger=logging.getLogger("test"))
+        await output.start()
+        try:
+            await output.publish(SITES["1 phase, net CT, battery"])
+            await _until(lambda: output.status()["connected"])
+            await output.publish(SITES["1 phase, net CT, battery"])
+            retained: dict[str, bytes] = {}
+            async with aiomqtt.Client("127.0.0.1", broker.port) as later:
+                await later.subscribe(f"{base}/#")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2):
+                        async for message in later.messages:
+                            retained[str(message.topic)] = bytes(message.payload)  # type: ignore[arg-type]
+            assert f"{base}/site/state" in retained
+            assert retained[f"{base}/status"] == b"online"
+            assert [topic for topic in old if topic in retained] == []
         finally:
             await output.stop()
     finally:

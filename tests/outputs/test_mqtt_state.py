@@ -59,7 +59,7 @@ def test_figure_topics_only_when_asked() -> None:
     sent = by_topic(state_messages(SITES["3 phases, net CT, battery"], "split", TOPICS))
     assert set(sent) == {
         f"enphase_secure/122212345678/{name}"
-        for name in ("live", "prod/state", "conso_net/state", "conso_total/state", "bat/state",
+        for name in ("status", "live", "prod/state", "conso_net/state", "conso_total/state", "bat/state",
                      "inverter_482212345678/state", "control/water_heater/state")
     }  # fmt: skip
 
@@ -114,13 +114,14 @@ def test_changes_at_once_the_site_every_interval_inverters_on_change() -> None:
     def due(item: Update, now_s: float) -> list[str]:
         return [m.topic.removeprefix(f"{BASE}/") for m in tracker.due(item, TOPICS, now_s)]
 
-    everything = ["live", "site/state", "inverter_482212345678/state", "control/water_heater/state"]
+    everything = ["status", "live", "site/state", "inverter_482212345678/state", "control/water_heater/state"]
     assert due(update, 0.0) == everything
     assert due(update, 1.0) == []  # nothing changed
     assert due(moved(update, power_w=700.0), 2.0) == ["site/state"]
     assert due(moved(update, power_w=700.0, age_s=65.0), 3.0) == []  # an age alone: not even in a payload
-    # 10 s on: the site's topics again, unchanged (at least every interval); the inverter's is retained
-    assert due(moved(update, power_w=700.0), 10.5) == ["live", "control/water_heater/state"]
+    # 10 s on: the site's topics again, unchanged (at least every interval); the inverter's is retained;
+    # "online" again too, in case another instance with this serial said "offline" since
+    assert due(moved(update, power_w=700.0), 10.5) == ["status", "live", "control/water_heater/state"]
     assert due(moved(update, power_w=700.0), 12.5) == ["site/state"]
     assert due(moved(update, power_w=700.0, inverter_w=300.0), 13.0) == ["inverter_482212345678/state"]
     stale = due(moved(update, power_w=700.0, inverter_w=300.0, stale=True), 14.0)
@@ -160,3 +161,20 @@ def test_what_the_broker_retains_is_what_one_update_says(layout: str) -> None:
     ):
         retained.update(by_topic(tracker.due(item, TOPICS, float(n))))
         assert retained == by_topic(state_messages(item, layout, TOPICS, figure_topics=True))
+
+
+@pytest.mark.parametrize(
+    ("left", "emptied"),
+    [({"bat/state", "site/state"}, ["bat/state"]),  # another layout's device
+     ({"control/old_stage/state"}, ["control/old_stage/state"]),  # a stage removed
+     ({"site/production_power_w", "status", "live"}, ["site/production_power_w"]),  # figure_topics off
+     (set(), [])],
+)  # fmt: skip
+def test_retained_topics_an_earlier_run_left_are_emptied(left: set[str], emptied: list[str]) -> None:
+    tracker = StateTracker("single", interval_s=10.0)
+    tracker.reset({f"{BASE}/{topic}" for topic in left})
+    first = tracker.due(SITES["1 phase, net CT, battery"], TOPICS, 0.0)
+    assert [m.topic.removeprefix(f"{BASE}/") for m in first if m.payload == ""] == emptied
+    assert all(m.retain for m in first)
+    again = tracker.due(SITES["1 phase, net CT, battery"], TOPICS, 20.0)
+    assert [m for m in again if m.payload == ""] == []  # once

@@ -43,6 +43,9 @@ class Health:
             "firmware": self.firmware,
             "token_expires_at": self.token_expires_at.isoformat() if self.token_expires_at else None,
             "token_days_left": self.token_days_left(now),
+            "token_validity_s": (
+                (self.token_expires_at - now).total_seconds() if self.token_expires_at else None
+            ),
             "last_poll": self.last_poll.isoformat() if self.last_poll else None,
         }
 

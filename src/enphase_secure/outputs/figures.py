@@ -21,7 +21,7 @@ class Kind(StrEnum):
     POWER = "power"  # W, instant
     ENERGY_TODAY = "energy_today"  # Wh since local midnight
     ENERGY_7D = "energy_7d"  # Wh over the last 7 days
-    ENERGY_LIFETIME = "energy_lifetime"  # Wh, a counter that only grows
+    ENERGY_LIFETIME = "energy_lifetime"  # Wh, a counter that only grows (unless the figure is ``signed``)
     STORED_ENERGY = "stored_energy"  # Wh held in (or holdable by) the battery
     PERCENT = "percent"  # battery state of charge
     VOLTAGE = "voltage"
@@ -146,10 +146,29 @@ class Figure:
     needs: Needs = Needs.NOTHING
     diagnostic: bool = False  # about the service, not the house (Home Assistant entity category)
     metric: str | None = None  # Prometheus name base, where the key without its unit would mislead
+    signed: bool = False  # may fall (net = import - export): no total_increasing, no Prometheus counter
+    # where Prometheus reads it, exact and in its base unit, when ``path`` holds a value rounded for display
+    metric_path: str | None = None
+    metric_help: str | None = None  # the metric's HELP, where the display name would mislead
 
     @property
     def traits(self) -> KindTraits:
         return KINDS[self.kind]
+
+    @property
+    def ha_state_class(self) -> str | None:
+        """Home Assistant reads each fall of a ``total_increasing`` sensor as a meter reset: a figure
+        that may fall is a ``total`` (its falls count as negative energy)."""
+        state_class = self.traits.ha_state_class
+        return "total" if self.signed and state_class == "total_increasing" else state_class
+
+    @property
+    def prometheus_type(self) -> str:
+        return "gauge" if self.signed else self.traits.prometheus_type
+
+    @property
+    def prometheus_scale(self) -> float:
+        return 1.0 if self.metric_path is not None else self.traits.prometheus_scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +230,13 @@ SITE_FIGURES: tuple[Figure, ...] = (
     Figure("net_consumption_power_w", "net_consumption.power_w", Kind.POWER, "Conso Net Inst",
            "Net consumption", N, "CwattsNowNet", "net_consumption.phases_w.{phase}", CT),
     Figure("net_consumption_today_wh", "net_consumption.today_wh", Kind.ENERGY_TODAY, "Conso Net Jour",
-           "Net consumption today", N, "CwattHoursTodayNet", "net_consumption.phases_today_wh.{phase}", CT),
+           "Net consumption today", N, "CwattHoursTodayNet", "net_consumption.phases_today_wh.{phase}", CT,
+           signed=True),
     Figure("net_consumption_last_7_days_wh", "net_consumption.last_7_days_wh", Kind.ENERGY_7D,
            "Conso Net Semaine", "Net consumption last 7 days", N, "CwattHoursSevenDaysNet", needs=CT),
     Figure("net_consumption_lifetime_wh", "net_consumption.lifetime_wh", Kind.ENERGY_LIFETIME,
            "Conso Net MES", "Net consumption lifetime", N, "CwattHoursLifetimeNet",
-           "net_consumption.phases_lifetime_wh.{phase}", CT),
+           "net_consumption.phases_lifetime_wh.{phase}", CT, signed=True),
     Figure("grid_import_w", "grid.import_w", Kind.POWER, "Import Réseau", "Grid import", N, "Import",
            "grid.phases.{phase}.import_w", CT),
     Figure("grid_export_w", "grid.export_w", Kind.POWER, "Export Réseau", "Grid export", N, "Export",
@@ -234,7 +254,7 @@ SITE_FIGURES: tuple[Figure, ...] = (
            "consumption.gateway_phases_w.{phase}", CT),
     Figure("consumption_gateway_today_wh", "consumption.gateway_today_wh", Kind.ENERGY_TODAY,
            "Conso Passerelle Jour", "Consumption today as the gateway counts it", T, "CwattHoursTodayGateway",
-           needs=CT),
+           needs=CT, signed=True),
     Figure("voltage_v", "voltage_v", Kind.VOLTAGE, "Tension", "Voltage", N, "tension"),
     Figure("battery_power_w", "storage.power_w", Kind.POWER, "Puissance délivrée", "Battery power", S,
            "batnow", needs=BAT),
@@ -259,7 +279,8 @@ SITE_FIGURES: tuple[Figure, ...] = (
     Figure("gateway_online", "health.gateway_online", Kind.ONLINE, "Passerelle en ligne", "Gateway online", P,
            "gatewayOnline", diagnostic=True),
     Figure("token_days_left", "health.token_days_left", Kind.DAYS, "Jours de jeton restants",
-           "Token days left", P, "tokenDaysLeft", diagnostic=True, metric="token_validity"),
+           "Token days left", P, "tokenDaysLeft", diagnostic=True, metric="token_validity",
+           metric_path="health.token_validity_s", metric_help="Seconds until the gateway token expires"),
     Figure("firmware", "health.firmware", Kind.TEXT, "Micrologiciel", "Firmware", P, diagnostic=True),
     Figure("last_poll", "health.last_poll", Kind.TIMESTAMP, "Dernière lecture", "Last poll", P,
            diagnostic=True),

@@ -27,13 +27,18 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .bus import Update
-from .figures import Point
+from .figures import Kind, Point
 from .mqtt_layout import LayoutDevice, Topics, layout_devices, main_device_id, stage_names
 from .mqtt_state import Message, dumps
 
 NODE = "enphase_secure"
 MODES = ("auto", "on", "off")
 SHARED_OPTIONS = ("state_topic", "availability", "qos")  # a device's, for components that do not override
+# a day total that may fall (``total``) says when its day began: the local midnight of the payload's time
+DAY_START = (
+    "{{ as_local(as_datetime(value_json.time))"
+    ".replace(hour=0, minute=0, second=0, microsecond=0).isoformat() }}"
+)
 
 
 def _version() -> str:
@@ -172,8 +177,10 @@ def _entity(point: Point, unique_id: str, topics: Topics) -> dict[str, Any]:
         config["value_template"] = f"{{{{ value_json.{point.key} }}}}"
         if traits.unit is not None:
             config["unit_of_measurement"] = traits.unit
-        if traits.ha_state_class is not None:
-            config["state_class"] = traits.ha_state_class
+        if figure.ha_state_class is not None:
+            config["state_class"] = figure.ha_state_class
+        if figure.ha_state_class == "total" and figure.kind is Kind.ENERGY_TODAY:
+            config["last_reset_value_template"] = DAY_START
         if traits.numeric:
             config["suggested_display_precision"] = traits.precision
     if traits.ha_device_class is not None:
@@ -186,7 +193,7 @@ def _entity(point: Point, unique_id: str, topics: Topics) -> dict[str, Any]:
 def _device_block(device: LayoutDevice, serial: str, gateway: Mapping[str, Any], main: str) -> dict[str, Any]:
     block: dict[str, Any] = {
         "identifiers": [f"{NODE}_{serial}_{device.device_id}"],
-        "name": f"{device.name} {device.inverter or serial}",
+        "name": device.name if device.inverter is not None else f"{device.name} {serial}",
         "manufacturer": "Enphase Energy",
     }
     if device.inverter is None:

@@ -2,7 +2,8 @@
 
 Names derive from the table: ``enphase_<key without its unit>_<base unit>`` (``enphase_grid_import_watts``),
 values in base units (a state of charge as a 0-1 ``_ratio``, durations in ``_seconds``; energies in
-``_watt_hours`` throughout), counters (lifetime energies) end in ``_total``, per-phase variants are
+``_watt_hours`` throughout), counters (lifetime energies that never fall) end in ``_total``, a figure that
+may fall (net consumption) is a gauge, per-phase variants are
 ``..._per_phase_<unit>{phase}``, inverter figures ``enphase_inverter_..{serial}``. Unknown values
 (null, stale instant figures) are left out rather than exported as 0.
 """
@@ -29,6 +30,7 @@ from .figures import (
     Kind,
     Point,
     SiteShape,
+    resolve,
     site_points,
     stage_figure,
     stage_runtime_figures,
@@ -64,7 +66,13 @@ def figure_metrics(update: Update) -> list[Metric]:
     stale = bool(document.get("stale"))
     families: dict[str, Family] = {}
     for point in site_points(SiteShape.of(document)):
-        _add(families, point, point.figure, instant_value(point, document, stale), {})
+        figure = point.figure
+        value = (
+            instant_value(point, document, stale)
+            if figure.metric_path is None
+            else resolve(document, figure.metric_path)
+        )
+        _add(families, point, figure, value, {})
     stages = (document.get("control") or {}).get("stages") or ()
     for number, stage in enumerate(stages, start=1):
         labels = {"stage": str(stage.get("name", number))}
@@ -174,14 +182,14 @@ def _add(
     elif traits.binary:
         family.add_metric(label_values, 1.0 if value else 0.0)
     else:
-        family.add_metric(label_values, float(value) * traits.prometheus_scale)
+        family.add_metric(label_values, float(value) * figure.prometheus_scale)
 
 
 def _family(name: str, point: Point, figure: Figure, labels: Sequence[str]) -> Family:
-    doc = figure.name_en + (" per phase" if point.phase is not None else "")
+    doc = (figure.metric_help or figure.name_en) + (" per phase" if point.phase is not None else "")
     if figure.kind is Kind.TEXT:
         return InfoMetricFamily(name, doc, labels=labels)
-    if figure.traits.prometheus_type == "counter":
+    if figure.prometheus_type == "counter":
         return CounterMetricFamily(name, doc, labels=labels)
     return GaugeMetricFamily(name, doc, labels=labels)
 

@@ -1,9 +1,11 @@
 """The MQTT output (``[publish.mqtt]``): moves the messages of ``mqtt_state`` and ``ha_discovery``.
 
 It connects once the first update gives the gateway serial, with the last will ``offline`` (retained)
-on ``<prefix>/<serial>/status``, says ``online`` after connecting and ``offline`` when stopped, and
-reconnects with capped backoff. On each connection it reads back the discovery configs it left on the
-broker before (retained), so that a layout changed while it was away still removes the old entities.
+on ``<prefix>/<serial>/status``, says ``online`` after connecting (and again every publish interval, so
+that another instance's ``offline`` heals) and ``offline`` when stopped, and
+reconnects with capped backoff. On each connection it reads back the discovery configs and the state
+topics it left on the broker before (retained), so that a layout changed while it was away still
+removes the old entities and empties the state topics it no longer sends.
 While the broker is away nothing queues: the bus keeps the latest update and this output sends it,
 once, after reconnecting. Commands on ``<prefix>/<serial>/control/<stage>/set`` (``on`` / ``off`` /
 ``auto``) override a controller stage as ``POST /api/control/<stage>`` does.
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 import aiomqtt
 
 from ..errors import OutputUnavailableError
+from ..messages import explain_mqtt
 from .bus import Update
 from .ha_discovery import discovery_configs, discovery_filter, discovery_messages
 from .mqtt_layout import Topics, slug, stage_names
@@ -108,12 +111,13 @@ class MqttOutput:
         self._task = asyncio.create_task(self._run(), name="mqtt-connection")
 
     async def stop(self) -> None:
+        self._stopping = True  # no update sends "online" after the "offline" below
         client, topics = self._client, self._topics
         if client is not None and topics is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(client.publish(topics.status, "offline", qos=1, retain=True), 2.0)
+                async with asyncio.timeout(2.0), self._lock:  # a send under way (a stuck broker) ends first
+                    await client.publish(topics.status, "offline", qos=1, retain=True)
         if self._task is not None:
-            self._stopping = True
             self._task.cancel()
             self._restart.set()  # a publish can lose the cancellation (3.11's wait_for): the session ends
             await asyncio.wait({self._task})
@@ -161,7 +165,7 @@ class MqttOutput:
                     failures = 0
                     await self._session(client, topics)
             except (aiomqtt.MqttError, OSError) as err:  # OSError: a CA file that cannot be read
-                self._disconnected(str(err) or err.__class__.__name__)
+                self._disconnected(explain_mqtt(err))
             except Exception as err:  # a bug must not end the connection loop for good
                 self._log.exception("mqtt: unexpected error, reconnecting")
                 self._disconnected(f"internal error: {err.__class__.__name__}: {err}")
@@ -190,10 +194,10 @@ class MqttOutput:
     async def _session(self, client: aiomqtt.Client, topics: Topics) -> None:
         await client.publish(topics.status, "online", qos=1, retain=True)
         await client.subscribe(topics.stage_set_filter, qos=1)
-        left = await self._read_back(client, topics) if self._settings.discovery else {}
+        configs_left, state_left = await self._read_back(client, topics)
         async with self._lock:
-            self._configs_sent = left
-            self._state.reset()
+            self._configs_sent = configs_left
+            self._state.reset(state_left)
         self._client = client
         self.connections += 1
         if self._down is not None:
@@ -214,25 +218,36 @@ class MqttOutput:
             self._client = None
             await client.publish(topics.status, "offline", qos=1, retain=True)
 
-    async def _read_back(self, client: aiomqtt.Client, topics: Topics) -> dict[str, dict[str, Any]]:
-        """The discovery configs this gateway's service left on the broker (retained)."""
+    async def _read_back(
+        self, client: aiomqtt.Client, topics: Topics
+    ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """What this gateway's service left on the broker (retained): its discovery configs (when
+        discovery is on) and its state topics (commands aside)."""
         wildcard = discovery_filter(self._settings.discovery_prefix, topics.serial)
+        state = f"{topics.base}/#"
         marker = f"{topics.base}/sync/{uuid.uuid4().hex}"
-        await client.subscribe(wildcard, qos=1)
-        await client.subscribe(marker, qos=1)
+        filters = [state, marker, *([wildcard] if self._settings.discovery else [])]
+        for topic_filter in filters:
+            await client.subscribe(topic_filter, qos=1)
         await client.publish(marker, "sync", qos=1)
-        found: dict[str, dict[str, Any]] = {}
+        configs: dict[str, dict[str, Any]] = {}
+        states: set[str] = set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(READBACK_TIMEOUT_S):
                 async for message in client.messages:
                     topic = str(message.topic)
                     if topic == marker:
                         break
-                    if message.topic.matches(wildcard) and message.payload:
-                        found[topic] = _config(message.payload)
-        await client.unsubscribe(wildcard)
-        await client.unsubscribe(marker)
-        return found
+                    if not message.payload or not message.retain:
+                        continue
+                    if message.topic.matches(state):
+                        if not message.topic.matches(topics.stage_set_filter):
+                            states.add(topic)
+                    elif self._settings.discovery and message.topic.matches(wildcard):
+                        configs[topic] = _config(message.payload)
+        for topic_filter in filters:
+            await client.unsubscribe(topic_filter)
+        return configs, states
 
     async def _commands(self, client: aiomqtt.Client, topics: Topics) -> None:
         async for message in client.messages:
@@ -278,6 +293,8 @@ class MqttOutput:
         topics = self._topics
         assert topics is not None
         async with self._lock:
+            if self._stopping:
+                return
             if self._settings.discovery:
                 configs = self._discovery(update, topics)
                 if configs is not self._configs_sent and configs != self._configs_sent:

@@ -17,7 +17,7 @@ only when it is going out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -145,7 +145,7 @@ def _plan(document: Mapping[str, Any], layout: str, topics: Topics, figure_topic
                 inverter=None if device.inverter is None else serials[device.inverter],
             )
         )
-    sent = {topics.live, *(topics.stage_state(name) for name in stage_names(document))}
+    sent = {topics.status, topics.live, *(topics.stage_state(name) for name in stage_names(document))}
     for planned in devices:
         sent.add(planned.topic)
         sent.update(planned.figure_topics)
@@ -166,10 +166,13 @@ class StateTracker:
         self._sent: dict[str, tuple[Any, float]] = {}  # topic -> (what was sent, when)
         self._key: tuple[Any, ...] | None = None
         self._plan = _Plan((), frozenset())
+        self._left: frozenset[str] = frozenset()
 
-    def reset(self) -> None:
-        """After a reconnection everything is sent again (once)."""
+    def reset(self, left: Iterable[str] = ()) -> None:
+        """After a reconnection everything is sent again (once); of the retained topics ``left`` on the
+        broker (by an earlier run: another layout, a stage removed), those no longer sent are emptied."""
         self._sent.clear()
+        self._left = frozenset(left)
 
     def due(self, update: Update, topics: Topics, now_s: float) -> list[Message]:
         document = update.document
@@ -177,6 +180,11 @@ class StateTracker:
         out: list[Message] = []
         listed = inverters(document)
         plan = self._plan_for(update, listed, topics, out)
+        if self._left:
+            out.extend(Message(topic, "", qos=1) for topic in sorted(self._left - plan.topics))
+            self._left = frozenset()
+        # said again every interval: another instance with this serial that exits leaves "offline"
+        self._offer(out, topics.status, "online", now_s, qos=1)
         self._offer(out, topics.live, "offline" if stale else "online", now_s, qos=1)
         for device in plan.devices:
             source = document if device.inverter is None else listed[device.inverter]
