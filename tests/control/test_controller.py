@@ -190,6 +190,11 @@ def test_each_switch_is_one_command_with_its_reason() -> None:
     assert commands[0].dry_run is False
 
 
+def test_a_small_import_reads_0_w_in_the_reason_not_minus_0() -> None:
+    state, _ = step(settings(stage()), ControllerState(), snap(-0.3), at(0))
+    assert state.stage("heater").reason == "off: surplus 0 W <= start_above_w 1000 W"
+
+
 def test_dry_run_marks_the_commands() -> None:
     _, commands = run_rows(settings(stage(), dry_run=True), [(0, snap(1500), True)])
     assert [(c.action, c.dry_run) for c in commands] == [("on", True)]

@@ -208,15 +208,16 @@ def _decide(
         if blocked is not None:
             why = blocked
         elif available < stage.stop_below_w:
-            why = f"surplus {available:.0f} W < stop_below_w {stage.stop_below_w:g} W"
+            why = f"surplus {round(available)} W < stop_below_w {stage.stop_below_w:g} W"
         else:
-            return _hold(prev, f"on: surplus {available:.0f} W"), None
+            return _hold(prev, f"on: surplus {round(available)} W"), None
         return _run_timer(prev, stage, "stop", why=why, now=now)
     if blocked is not None:
         return _hold(prev, f"off: {blocked}"), None
     if available <= stage.start_above_w:
-        return _hold(prev, f"off: surplus {available:.0f} W <= start_above_w {stage.start_above_w:g} W"), None
-    why = f"surplus {available:.0f} W > start_above_w {stage.start_above_w:g} W"
+        why = f"surplus {round(available)} W <= start_above_w {stage.start_above_w:g} W"
+        return _hold(prev, f"off: {why}"), None
+    why = f"surplus {round(available)} W > start_above_w {stage.start_above_w:g} W"
     return _run_timer(prev, stage, "start", why=why, now=now)
 
 
