@@ -42,6 +42,12 @@ async def running(
             await task
 
 
+def fast_reads(daemon: Daemon) -> int:
+    """The daemon's good fast reads so far (0 before its fast loop exists)."""
+    reads: int = daemon.status()["loops"].get("fast", {}).get("reads", 0)
+    return reads
+
+
 async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():

@@ -7,17 +7,11 @@ import itertools
 from datetime import timedelta
 from pathlib import Path
 
-from daemon_helpers import daemon_config, running, wait_until
+from daemon_helpers import daemon_config, fast_reads, running, wait_until
 from enphase_secure.daemon.energy_state import SITE_STATE_KEY
-from enphase_secure.daemon.service import Daemon
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator
 from enphase_secure.storage import open_history
-
-
-def fast_reads(daemon: Daemon) -> int:
-    reads: int = daemon.status()["loops"].get("fast", {}).get("reads", 0)
-    return reads
 
 
 async def test_stopping_writes_every_tick_and_the_energy_state(tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from daemon_helpers import daemon_config, get_json, running, wait_until
+from daemon_helpers import daemon_config, fast_reads, get_json, running, wait_until
 from enphase_secure.daemon.probe_memory import FILE_NAME
-from enphase_secure.daemon.service import Daemon
 from enphase_secure.gateway import ensemble, meters
 from enphase_secure.simulator.faults import Fault, FaultKind
 from enphase_secure.simulator.latency import latency_profile
@@ -22,11 +21,6 @@ from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import Simulator, run_simulator
 
 SLOW_PATHS = ("/production.json", ensemble.POWER_PATH, ensemble.INVENTORY_PATH)
-
-
-def _fast_reads(daemon: Daemon) -> int:
-    reads: int = daemon.status()["loops"].get("fast", {}).get("reads", 0)
-    return reads
 
 
 def _meter_configs_before_slow_reads(sim: Simulator) -> int:
@@ -47,16 +41,16 @@ async def _start_twice(
     async with run_simulator(source, latency=latency_profile(latency)) as sim:
         config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
         async with running(config, clock=source.now) as daemon:
-            await wait_until(lambda: _fast_reads(daemon) >= 2)
+            await wait_until(lambda: fast_reads(daemon) >= 2)
         remembered = tmp_path / FILE_NAME
         if edit is not None:
             remembered.write_text(edit(json.loads(remembered.read_text())))
         sim.requests.clear()
         async with running(config, clock=source.now) as daemon:
-            await wait_until(lambda: _fast_reads(daemon) >= 1)
+            await wait_until(lambda: fast_reads(daemon) >= 1)
             _, first = await get_json(f"{daemon.web_url}/api/snapshot")
             await wait_until(
-                lambda: "storage" in daemon.status()["loops"] and _fast_reads(daemon) >= 4, timeout=30
+                lambda: "storage" in daemon.status()["loops"] and fast_reads(daemon) >= 4, timeout=30
             )
             _, later = await get_json(f"{daemon.web_url}/api/snapshot")
             status = daemon.status()
@@ -128,11 +122,11 @@ async def test_a_failing_background_probe_is_said_and_polling_goes_on(
     async with run_simulator(source) as sim:
         config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
         async with running(config, clock=source.now) as daemon:
-            await wait_until(lambda: _fast_reads(daemon) >= 2)
+            await wait_until(lambda: fast_reads(daemon) >= 2)
         # /production.json drops the connection: the background probe fails, the fast loop is fine
         sim.faults.add(Fault(FaultKind.RESET, paths=("/production.json",)))
         async with running(config, clock=source.now) as daemon:
             await wait_until(lambda: any("background probe" in r.getMessage() for r in caplog.records))
-            reads = _fast_reads(daemon)
-            await wait_until(lambda: _fast_reads(daemon) >= reads + 2)
+            reads = fast_reads(daemon)
+            await wait_until(lambda: fast_reads(daemon) >= reads + 2)
     assert not any("unexpected error" in r.getMessage() for r in caplog.records)

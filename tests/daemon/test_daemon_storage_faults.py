@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon_helpers import daemon_config, get_json, running, wait_until
+from daemon_helpers import daemon_config, fast_reads, get_json, running, wait_until
 from enphase_secure.daemon import storage_guard
 from enphase_secure.simulator.live import load_scenario_source
 from enphase_secure.simulator.server import run_simulator
@@ -63,7 +63,7 @@ async def test_corrupt_history_is_moved_aside_and_a_new_one_started(
     async with run_simulator(source) as sim:
         config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
         async with running(config, clock=source.now) as daemon:
-            await wait_until(lambda: daemon.status()["loops"].get("fast", {}).get("reads", 0) >= 3)
+            await wait_until(lambda: fast_reads(daemon) >= 3)
             _, status = await get_json(f"{daemon.web_url}/api/status")
             _, snapshot = await get_json(f"{daemon.web_url}/api/snapshot")
             # a time without an offset is read in the site's zone (Paris is 1 or 2 h from UTC)
@@ -97,7 +97,7 @@ async def test_read_only_state_dir_polls_serves_and_reopens_later(
         async with run_simulator(source) as sim:
             config = daemon_config(sim, state, timezone="Europe/Paris")
             async with running(config, clock=source.now) as daemon:
-                await wait_until(lambda: daemon.status()["loops"].get("fast", {}).get("reads", 0) >= 3)
+                await wait_until(lambda: fast_reads(daemon) >= 3)
                 _, status = await get_json(f"{daemon.web_url}/api/status")
                 _, snapshot = await get_json(f"{daemon.web_url}/api/snapshot")
                 assert snapshot["stale"] is False
@@ -120,7 +120,7 @@ async def test_full_disk_logs_once_keeps_polling_and_resumes(
             config = daemon_config(sim, state, timezone="Europe/Paris")
             async with running(config, clock=source.now) as daemon:
                 url = f"{daemon.web_url}/api/history?fields=production_w&resolution=raw"
-                await wait_until(lambda: daemon.status()["loops"].get("fast", {}).get("reads", 0) >= 3)
+                await wait_until(lambda: fast_reads(daemon) >= 3)
                 _, before = await get_json(url)
                 stored = [p["time"] for p in before["points"]]
                 assert stored
