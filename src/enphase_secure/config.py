@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -327,6 +328,35 @@ class Config(_Section):
     def _control(self) -> Config:
         control_plan(self)  # ConfigError naming the key (control.stages[1].on.http.url, ...)
         return self
+
+    def file_secrets(self) -> FileSecrets:
+        """The web token and the outputs' secrets as their files hold them now (ConfigError if unreadable).
+
+        A *_file rewritten in place leaves the config equal: comparing these tells a rotated secret.
+        The gateway's password_file and token_file are not here: the token manager reads them on use.
+        """
+        mqtt, jeedom = self.publish.mqtt, self.publish.jeedom
+        return FileSecrets(
+            web_token=self.web.token_value(),
+            mqtt_password=mqtt.password_value() if mqtt else None,
+            jeedom_apikey=jeedom.apikey_value() if jeedom else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FileSecrets:
+    web_token: SecretStr | None
+    mqtt_password: SecretStr | None
+    jeedom_apikey: SecretStr | None
+
+    def changed(self, other: FileSecrets) -> list[str]:
+        """The config keys whose secret differs from ``other`` (names only, never the values)."""
+        keys = {
+            "web.token": (self.web_token, other.web_token),
+            "publish.mqtt.password": (self.mqtt_password, other.mqtt_password),
+            "publish.jeedom.apikey": (self.jeedom_apikey, other.jeedom_apikey),
+        }
+        return [key for key, (mine, theirs) in keys.items() if mine != theirs]
 
 
 def action_context(config: Config) -> ActionContext:

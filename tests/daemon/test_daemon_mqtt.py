@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import pytest
 
 from daemon_helpers import daemon_config, running, wait_until
 from enphase_secure.actions.mqtt import MqttBroker
@@ -167,8 +169,10 @@ async def test_discovery_state_stale_and_stop(tmp_path: Path, mosquitto: MqttBro
             assert seen.last[f"{base}/production_power_w"] == "null"
             sim.faults.clear()
             await _eventually(lambda: seen.last.get(f"{base}/live") == "online")
-        # a clean stop says offline (the last will covers a crash: see the next test)
+        # a clean stop says offline (the last will covers a crash: see the next test), and the figures
+        # are no longer live for a client reading only `live`
         await _eventually(lambda: seen.last.get(f"{base}/status") == "offline", timeout=5)
+        await _eventually(lambda: seen.last.get(f"{base}/live") == "offline", timeout=5)
 
 
 async def test_last_will_when_the_daemon_dies(tmp_path: Path, mosquitto: MqttBroker) -> None:
@@ -291,7 +295,10 @@ async def test_broker_down_then_back(tmp_path: Path, mosquitto_server: Mosquitto
     assert reconnected < 200
 
 
-async def test_stage_control_over_mqtt(tmp_path: Path, mosquitto: MqttBroker) -> None:
+async def test_stage_control_over_mqtt(
+    tmp_path: Path, mosquitto: MqttBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     source = load_scenario_source("single-phase", speed=60)
     async with run_simulator(source) as sim, subscribed(mosquitto) as seen:
         config = daemon_config(
@@ -309,6 +316,7 @@ async def test_stage_control_over_mqtt(tmp_path: Path, mosquitto: MqttBroker) ->
             await _eventually(lambda: f"{base}/state" in seen.last)
             await client.publish(f"{base}/set", "on")
             await _eventually(lambda: seen.json(f"{base}/state")["mode"] == "on")
+            assert "control: Water heater set to on by MQTT" in caplog.text
             await _eventually(lambda: seen.json(f"{base}/state")["on"] is True)
             assert daemon.control_view()["stages"][0]["state"]["mode"] == "on"
             await client.publish(f"{base}/set", "sideways")

@@ -151,14 +151,14 @@ class ControlLoop:
             await self._runner.aclose()
             await asyncio.gather(*self._pending, return_exceptions=True)
 
-    async def set_mode(self, stage: str, mode: str) -> None:
+    async def set_mode(self, stage: str, mode: str, *, by: str = "the API") -> None:
         """Manual override; KeyError for an unknown stage, ValueError for an unknown mode."""
         self.settings.stage(stage)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         chosen: Mode = next(m for m in MODES if m == mode)
         self.state = self.state.with_mode(stage, chosen)
-        self._log.info("control: %s set to %s by the API", stage, mode)
+        self._log.info("control: %s set to %s by %s", stage, mode, by)
         await self._save()
         await self.tick()
 

@@ -43,6 +43,7 @@ class ConfigWatcher:
         self._apply = apply
         self._poll_s = poll_s
         self._seen = _fingerprint(path)
+        self._secrets = current.file_secrets()
         self._wake = asyncio.Event()
         self.last_error: str | None = None
 
@@ -62,11 +63,12 @@ class ConfigWatcher:
         self._seen = _fingerprint(self._path)
         try:
             new = self._load(self._path)
+            secrets = new.file_secrets()
         except ConfigError as err:
             self.last_error = str(err)
             log.error("new config rejected, the previous one stays in force: %s", err)
             return False
-        if new == self._current:
+        if new == self._current and secrets == self._secrets:
             self.last_error = None
             return True
         try:
@@ -76,7 +78,7 @@ class ConfigWatcher:
             log.error("new config could not be applied, the previous one stays in force: %s", err)
             return False
         self.last_error = None
-        self._current = new
+        self._current, self._secrets = new, secrets
         log.info("config reloaded from %s", self._path)
         return True
 

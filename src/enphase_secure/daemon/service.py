@@ -60,6 +60,7 @@ class Daemon:
         monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
+        self._secrets = config.file_secrets()
         self._clock = clock
         if monotonic is None:
             monotonic = time.monotonic if clock is utc_now else lambda: clock().timestamp()
@@ -155,11 +156,11 @@ class Daemon:
             return {"enabled": False, "stages": []}
         return self._control.view()
 
-    async def set_control_mode(self, stage: str, mode: str) -> None:
+    async def set_control_mode(self, stage: str, mode: str, *, by: str = "the API") -> None:
         """Manual override of one stage: KeyError (no such stage), ValueError (no such mode)."""
         if self._control is None:
             raise KeyError(stage)
-        await self._control.set_mode(stage, mode)
+        await self._control.set_mode(stage, mode, by=by)
 
     async def history(
         self, fields: list[str], start: datetime | None, end: datetime | None, resolution: str
@@ -203,10 +204,15 @@ class Daemon:
 
         ConfigError (nothing changed) when the new web.listen cannot be bound.
         """
-        if new.web != self.config.web:
+        secrets = new.file_secrets()
+        rotated = secrets.changed(self._secrets)
+        if rotated:
+            self._log.info("secret re-read from its file changed: %s", ", ".join(rotated))
+        if new.web != self.config.web or "web.token" in rotated:
             await self._start_web(new)
-        old, self.config = self.config, new
-        if (new.control, new.publish, new.site, new.polling) != (
+        old, self.config, self._secrets = self.config, new, secrets
+        outputs_secret = any(key.startswith("publish.") for key in rotated)
+        if outputs_secret or (new.control, new.publish, new.site, new.polling) != (
             old.control,
             old.publish,
             old.site,
@@ -214,7 +220,7 @@ class Daemon:
         ):
             state = await self._stop_control()
             await self._start_control(state)
-        if new.publish != old.publish:
+        if outputs_secret or new.publish != old.publish:
             await self._bus.stop()
             await self._start_outputs()
         if new.storage != old.storage:

@@ -28,6 +28,7 @@ class ApiServer:
         self._stream = stream
         self._log = logger
         self._runner: web.AppRunner | None = None
+        self._listen: str | None = None
         self._guard: ConnectionGuard | None = None
         self.token_error: str | None = None
         self.url: str | None = None
@@ -48,7 +49,8 @@ class ApiServer:
     async def start(self, config: WebConfig, state_dir: Path) -> None:
         """Serve on ``config.listen``, then stop the previous server if any.
 
-        ConfigError naming web.listen when the address cannot be bound; the previous server stays.
+        ConfigError naming web.listen when the address cannot be bound; the previous server stays unless
+        it listened on that very address.
         """
         raise_open_files_limit()
         guard = ConnectionGuard(ConnectionLimits(max_connections=config.max_connections))
@@ -63,13 +65,15 @@ class ApiServer:
             lingering_time=1.0,  # after an error answer, how long the rest of a body is read and dropped
         )
         await runner.setup()
+        if config.port != 0 and config.listen == self._listen:
+            await self.stop()  # the same address (a new token or limit): the old server lets it go first
         try:
             await GuardedSite(runner, config.host, config.port, guard).start()
         except OSError as err:
             await runner.cleanup()
             raise ConfigError(f"web.listen {config.listen!r}: cannot listen there: {err.strerror}") from err
         await self.stop()
-        self._runner, self._guard = runner, guard
+        self._runner, self._guard, self._listen = runner, guard, config.listen
         bound = runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}"
         self._log.info("API on %s", self.url)

@@ -43,8 +43,8 @@ PUBLISH_BATCH = 10  # aiomqtt warns above 10 publishes waiting at once
 class ControlPort(Protocol):
     """What MQTT commands may do to the daemon's controller."""
 
-    async def set_control_mode(self, stage: str, mode: str) -> None:
-        """KeyError for an unknown stage, ValueError for an unknown mode."""
+    async def set_control_mode(self, stage: str, mode: str, *, by: str) -> None:
+        """KeyError for an unknown stage, ValueError for an unknown mode; ``by`` names who asked."""
         ...
 
     def control_view(self) -> dict[str, Any]: ...
@@ -116,6 +116,7 @@ class MqttOutput:
         if client is not None and topics is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(2.0), self._lock:  # a send under way (a stuck broker) ends first
+                    await client.publish(topics.live, "offline", qos=1, retain=True)
                     await client.publish(topics.status, "offline", qos=1, retain=True)
         if self._task is not None:
             self._task.cancel()
@@ -269,7 +270,7 @@ class MqttOutput:
             self._log.warning("mqtt: command on %s: no controller stage %r", topic, wanted)
             return
         try:
-            await self._control.set_control_mode(stage, mode)
+            await self._control.set_control_mode(stage, mode, by="MQTT")
         except KeyError:
             self._log.warning("mqtt: command on %s: no controller stage %r", topic, stage)
             return
