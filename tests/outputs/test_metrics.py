@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -31,3 +32,14 @@ def test_token_validity_is_exact_seconds_with_a_help_that_says_so() -> None:
     family = {f.name: f for f in figure_metrics(update)}["enphase_token_validity_seconds"]
     assert family.samples[0].value == left.total_seconds()  # not 365.0 days x 86400
     assert family.documentation == "Seconds until the gateway token expires"
+
+
+def test_scaled_figures_carry_no_float_noise() -> None:
+    update = SITES["1 phase, net CT, battery"]
+    assert update.snapshot.storage is not None
+    storage = replace(update.snapshot.storage, soc_pct=55.3)
+    control = {"stages": [{"name": "Water heater", "runtime_today_h": 0.053, "state": {"on": True}}]}
+    update = replace(update, snapshot=replace(update.snapshot, storage=storage), control=control)
+    families = {f.name: f for f in figure_metrics(update)}
+    assert families["enphase_battery_soc_ratio"].samples[0].value == 0.553  # not 0.5529999999999999
+    assert families["enphase_stage_runtime_today_seconds"].samples[0].value == 190.8  # not 190.79999999999998

@@ -182,7 +182,12 @@ def _add(
     elif traits.binary:
         family.add_metric(label_values, 1.0 if value else 0.0)
     else:
-        family.add_metric(label_values, float(value) * figure.prometheus_scale)
+        family.add_metric(label_values, _in_base_unit(float(value), figure.prometheus_scale))
+
+
+def _in_base_unit(value: float, scale: float) -> float:
+    # rounded: 0.053 h x 3600 would read 190.79999999999998 s, 55.3 % x 0.01 0.5529999999999999
+    return value if scale == 1.0 else round(value * scale, 9)
 
 
 def _family(name: str, point: Point, figure: Figure, labels: Sequence[str]) -> Family:
