@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import aiohttp
@@ -44,6 +45,20 @@ async def test_simulate_defaults_to_a_live_scenario(http: aiohttp.ClientSession)
             assert f"<sn>{ready.group(3)}</sn>" in await response.text()
 
 
+async def test_simulate_start_now_serves_recent_reports(http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    """With --start now a daemon on the real clock reads reports of now, not of the scenario's date."""
+    token_file = tmp_path / "token"
+    before = time.time()
+    async with simulate("--start", "now", "--token-file", str(token_file)) as ready:
+        gateway = ready.group(1)
+        headers = bearer(token_file.read_text().strip())
+        async with http.get(f"{gateway}/api/v1/production/inverters", headers=headers) as response:
+            reports = await response.json()
+    assert reports
+    # from the last 15 min by day; at night the inverters are asleep since sunset, like real ones
+    assert all(before - 86400 <= r["lastReportDate"] <= time.time() + 1 for r in reports)
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -53,6 +68,8 @@ async def test_simulate_defaults_to_a_live_scenario(http: aiohttp.ClientSession)
         (["--cert", "/nonexistent/cert.pem"], "--key"),
         (["--speed", "0"], "--speed"),
         (["--token-lifetime", "0"], "--token-lifetime"),
+        (["--start", "yesterday"], "--start 'yesterday': give scenario, now or an ISO 8601 time"),
+        (["--start", "2026-06-21T12:00:00"], "offset"),
     ],
 )
 def test_bad_flags_exit_2_naming_the_flag(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -40,6 +41,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--speed", type=float, default=1.0, help="live scenario time acceleration")
     parser.add_argument("--seed", type=int, default=None, help="live scenario random seed")
+    parser.add_argument(
+        "--start",
+        default="scenario",
+        metavar="scenario|now|ISO",
+        help="live scenario clock start: the scenario's own (default), now (for a daemon on the real "
+        "clock: reports are then recent), or an ISO 8601 time with its offset",
+    )
     parser.add_argument("--token-file", type=Path, metavar="FILE", help="write a valid owner token here")
     parser.add_argument(
         "--token-lifetime", type=int, metavar="S", help="lifetime of issued tokens (default: owner 1 year)"
@@ -79,7 +87,25 @@ def build_source(args: argparse.Namespace) -> DocumentSource:
         from .live import load_scenario_source  # noqa: PLC0415  (the live model is only loaded when used)
     except ImportError as err:
         raise ConfigError("scenario support not available") from err
-    return load_scenario_source(args.scenario or DEFAULT_SCENARIO, speed=args.speed, seed=args.seed)
+    start = scenario_start(args.start)
+    return load_scenario_source(
+        args.scenario or DEFAULT_SCENARIO, speed=args.speed, seed=args.seed, start=start
+    )
+
+
+def scenario_start(text: str) -> datetime | None:
+    """``--start``: None for the scenario's own start, else an aware time."""
+    if text == "scenario":
+        return None
+    if text == "now":
+        return datetime.now(UTC)
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--start {text!r}: give scenario, now or an ISO 8601 time") from None
+    if start.tzinfo is None:
+        raise ConfigError(f"--start {text!r}: give the time's offset (e.g. +02:00 or Z)")
+    return start
 
 
 def write_token(path: Path, token: str) -> None:
