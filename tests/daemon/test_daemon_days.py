@@ -61,7 +61,8 @@ async def test_days_per_phase_match_truth(tmp_path: Path) -> None:
                 sim.reboot(5.0)  # about 100 simulated seconds across midnight
                 end = datetime(2025, 3, 31, 0, 20, tzinfo=PARIS)
                 await wait_until(lambda: source.now() >= end, timeout=60)
-                await wait_until(lambda: (s := daemon.latest_snapshot()) is not None and not s.staleness.stale)
+                fresh = lambda: (s := daemon.latest_snapshot()) is not None and not s.staleness.stale  # noqa: E731
+                await wait_until(fresh)
                 site = daemon.site_energy
             truth = _truth_day(source.truth(), DST_DAY)
     finally:
