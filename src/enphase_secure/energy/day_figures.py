@@ -49,6 +49,15 @@ class DayMemo:
     """Per counter of ``counting``: the energy of the finished days of its 7-day window."""
     rounded: Mapping[float, float]
     """Each value rounded at the tick before, by value."""
+    inverters_in: tuple[InverterState, ...] = ()
+    """The snapshot's inverters (as merged) whose reports ``estimates`` holds."""
+    estimates: InverterEstimates | None = None
+    inverter_days: tuple[float | None, ...] = ()
+    """Today of each of ``inverters_in`` on ``day``, from ``estimates`` where it has none of its own."""
+
+    def holds_reports(self, inverters: tuple[InverterState, ...], estimates: InverterEstimates) -> bool:
+        """``estimates`` has seen every report of ``inverters``: estimating them again changes nothing."""
+        return self.inverters_in is inverters and self.estimates is estimates
 
 
 def _renewed(memo: DayMemo | None, counters: DayCounters, day: date) -> DayMemo:
@@ -58,6 +67,17 @@ def _renewed(memo: DayMemo | None, counters: DayCounters, day: date) -> DayMemo:
     counting = {key: state for key, state in base.items() if state.day == day}
     weeks = {key: window_base_wh(state, day) for key, state in counting.items()}
     return DayMemo(base, day, counting, weeks, memo.rounded if memo is not None else {})
+
+
+def _inverter_days(
+    inverters: tuple[InverterState, ...], estimates: InverterEstimates, day: _Day, memo: DayMemo | None
+) -> tuple[float | None, ...]:
+    if memo is not None and memo.day == day.day and memo.holds_reports(inverters, estimates):
+        return memo.inverter_days
+    return tuple(
+        inv.today_wh if inv.today_wh is not None else day.round(estimates.today_wh_on(inv.serial, day.day))
+        for inv in inverters
+    )
 
 
 @cache
@@ -400,6 +420,7 @@ def day_figures(
     else:
         consumption = day.flow(snapshot.consumption, "consumption")
     now = snapshot.time
+    todays = _inverter_days(snapshot.inverters, inverters, day, memo)
     enriched = Snapshot(
         time=now,
         gateway=snapshot.gateway,
@@ -410,31 +431,32 @@ def day_figures(
         net_consumption=_net_flow(snapshot.net_consumption, in_force, phases, day),
         grid=grid,
         storage=_storage_days(snapshot.storage, day, grid_state),
-        inverters=tuple(_with_estimate(inv, inverters, now, day) for inv in snapshot.inverters),
+        inverters=tuple(
+            _with_estimate(inv, today, now) for inv, today in zip(snapshot.inverters, todays, strict=True)
+        ),
         meters=snapshot.meters,
         staleness=snapshot.staleness,
         gateway_consumption=_gateway_consumption(snapshot, production, gateway, consumption, day),
         reading_time=snapshot.reading_time,
     )
-    memo_out = day.memo
-    return enriched, DayMemo(memo_out.base, memo_out.day, memo_out.counting, memo_out.weeks, day.rounded)
+    kept = day.memo
+    return enriched, DayMemo(
+        kept.base, kept.day, kept.counting, kept.weeks, day.rounded, snapshot.inverters, inverters, todays
+    )
 
 
-def _with_estimate(
-    inverter: InverterState, estimates: InverterEstimates, now: datetime, day: _Day
-) -> InverterState:
-    """Today: the inverter's own figure where the gateway gives one, else the estimate (flagged);
-    the last report's age, and no power once the inverter has stopped reporting."""
+def _with_estimate(inverter: InverterState, today_wh: float | None, now: datetime) -> InverterState:
+    """Today (``today_wh``): the inverter's own figure where the gateway gives one, else the estimate
+    (flagged); the last report's age, and no power once the inverter has stopped reporting."""
     if inverter.last_report is not None:
         age_s: float | None = round(max(0.0, (now - inverter.last_report).total_seconds()), 1)
     else:
         age_s = None
     reporting = age_s is not None and age_s <= INVERTER_SILENT_AFTER_S
-    own = inverter.today_wh is not None
     return inverter.aged(
         power_w=inverter.power_w if reporting else None,
-        today_wh=inverter.today_wh if own else day.round(estimates.today_wh_on(inverter.serial, day.day)),
-        today_estimated=inverter.today_estimated if own else True,
+        today_wh=today_wh,
+        today_estimated=inverter.today_estimated if inverter.today_wh is not None else True,
         report_age_s=age_s,
         reporting=reporting,
     )

@@ -151,16 +151,18 @@ def account(
     counters = state.counters.update(
         lifetime_readings(snapshot, grid_state), snapshot.time, tz, estimate_gap_s=max_gap_s
     )
-    inverters = state.inverters.update(
-        (
-            InverterReport(inv.serial, inv.last_report, inv.power_w)
-            for inv in snapshot.inverters
-            if inv.last_report is not None
-            and inv.power_w is not None
-            and not state.inverters.has_seen(inv.serial, inv.last_report)
-        ),
-        tz,
-    )
+    inverters = state.inverters
+    if state.memo is None or not state.memo.holds_reports(snapshot.inverters, inverters):
+        inverters = inverters.update(
+            (
+                InverterReport(inv.serial, inv.last_report, inv.power_w)
+                for inv in snapshot.inverters
+                if inv.last_report is not None
+                and inv.power_w is not None
+                and not inverters.has_seen(inv.serial, inv.last_report)
+            ),
+            tz,
+        )
     enriched, memo = day_figures(
         snapshot,
         counters=counters,
