@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from site_run import Run
 
+from enphase_secure.energy.day_figures import age_s_of
 from enphase_secure.energy.daycounters import CounterKind, CounterState, DayCounters, advance
 from enphase_secure.energy.inverter_estimate import InverterEstimates
 from enphase_secure.energy.site import Metering, SiteEnergy, account
@@ -215,3 +216,29 @@ async def test_account_with_its_memo_gives_the_full_computations_figures(site: s
         assert json.dumps(fast.to_json()) == json.dumps(slow.to_json()), n
         assert json.dumps(kept.to_json()) == json.dumps(full.to_json()), n
     assert memo_used > ticks // 2
+
+
+@pytest.mark.parametrize(
+    "microseconds",
+    [
+        -1_500_000,
+        -1,
+        0,
+        1,
+        49_999,
+        50_000,  # a tenth and a half: round() reads the float
+        50_001,
+        149_999,
+        150_000,
+        250_000,
+        1_234_567,
+        2_700_000_000,  # 45 min
+        86_400_000_000 * 3 + 50_000,
+        10**15 + 12_345,  # beyond 31 years: round() itself
+    ],
+)
+def test_an_inverters_age_is_rounded_as_round_does(microseconds: int) -> None:
+    for us in range(microseconds - 3, microseconds + 4):
+        age = timedelta(microseconds=us)
+        expected = round(max(0.0, age.total_seconds()), 1)
+        assert repr(age_s_of(age)) == repr(expected), us

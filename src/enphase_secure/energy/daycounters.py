@@ -376,18 +376,19 @@ class DayCounters:
         """
         at = require_aware(at, "day counter reading time")
         base, moved, moved_at = self.base, self.readings, self.read_at
+        moved_on = moved_at is not None and at > moved_at and not day_starts_between(moved_at, at, tz)
         crosses: dict[datetime, bool] = {}
         kept: dict[str, float] = {}
         settled: dict[str, CounterState] | None = None
         for key, value_wh in readings.items():
-            state = base.get(key)
-            if state is not None and state.kind is kind:
-                previous = moved.get(key)
-                if previous is not None and moved_at is not None:
-                    last_time, last_wh = moved_at, previous
-                else:
-                    last_time, last_wh = state.last_time, state.last_wh
-                if at > last_time and value_wh >= last_wh:
+            previous = moved.get(key)
+            if previous is not None:
+                if moved_on and value_wh >= previous and base[key].kind is kind:
+                    kept[key] = value_wh
+                    continue
+            elif (state := base.get(key)) is not None and state.kind is kind:
+                last_time = state.last_time
+                if at > last_time and value_wh >= state.last_wh:
                     crossing = crosses.get(last_time)
                     if crossing is None:
                         crossing = crosses[last_time] = bool(day_starts_between(last_time, at, tz))

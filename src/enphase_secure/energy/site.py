@@ -107,7 +107,7 @@ def _grid_tick(snapshot: Snapshot) -> GridTick | None:
     net = snapshot.net_consumption
     if net.power_w is None:
         return None
-    phases = net.phases_w if net.phases_w and all(p is not None for p in net.phases_w) else ()
+    phases = net.phases_w if net.phases_w and None not in net.phases_w else ()
     g = snapshot.grid
     net_lifetime = (
         g.import_lifetime_wh - g.export_lifetime_wh
@@ -123,7 +123,7 @@ def _grid_tick(snapshot: Snapshot) -> GridTick | None:
     return GridTick(
         at=snapshot.reading_time or snapshot.time,
         net_w=net.power_w,
-        phases_w=tuple(p for p in phases if p is not None),
+        phases_w=phases,  # type: ignore[arg-type]  # no None in them
         net_lifetime_wh=net_lifetime,
         phases_net_lifetime_wh=tuple(phase_lifetimes) if len(phase_lifetimes) == len(phases) else (),
         polled_at=snapshot.time,
