@@ -76,6 +76,14 @@ class Run:
         self.readings = self.capabilities.readings
 
     async def tick(self, *, slow: bool, storage: bool = False) -> None:
+        merged = await self.read(slow=slow, storage=storage)
+        for metering, state in self.states.items():
+            self.snapshots[metering], self.states[metering] = account(
+                state, merged, tz=self.tz, metering=metering, max_gap_s=5 * self.tick_s
+            )
+
+    async def read(self, *, slow: bool, storage: bool = False) -> Snapshot:
+        """The merged snapshot of a tick (before accounting)."""
         caps = self.capabilities
         assert caps is not None
         readings = replace(self.readings, meter_readings=await read_meter_readings(self.transport))
@@ -89,11 +97,7 @@ class Run:
             report = await read_production_report(self.transport, readings.info)
             readings = replace(readings, production_report=report)
         self.readings = readings
-        merged = merge_snapshot(readings, time=self.source.now())
-        for metering, state in self.states.items():
-            self.snapshots[metering], self.states[metering] = account(
-                state, merged, tz=self.tz, metering=metering, max_gap_s=5 * self.tick_s
-            )
+        return merge_snapshot(readings, time=self.source.now())
 
     async def run_for(
         self, seconds: float, *, outage: tuple[datetime, datetime] | None = None, storage: bool = False

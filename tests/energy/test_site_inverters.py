@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from enphase_secure.energy.day_figures import INVERTER_SILENT_AFTER_S
 from enphase_secure.energy.merge import GatewayReadings, merge_snapshot
-from enphase_secure.energy.site import INVERTER_SILENT_AFTER_S, SiteEnergy, account
+from enphase_secure.energy.site import SiteEnergy, account
 from enphase_secure.energy.snapshot import InverterState
 from enphase_secure.gateway.inverters import InverterReports
 

@@ -30,7 +30,7 @@ def counters_marker(counters: DayCounters) -> tuple[object, ...]:
     """What changes only when a restart could not redo it: everything but each counter's last reading."""
     return tuple(
         (key, s.kind, s.day, s.baseline_wh, s.closed_wh, s.estimated, s.complete)
-        for key, s in counters.counters.items()
+        for key, s in counters.base.items()  # what moving a counter on leaves as it was
     )
 
 

@@ -15,9 +15,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from .day_figures import day_figures
 from .daycounters import CounterState, DayCounters
 from .local_days import day_start, local_day
-from .site import Metering, SiteEnergy, day_figures
+from .site import Metering, SiteEnergy
 from .snapshot import EnergyFlow, Grid, Snapshot, Staleness, Storage
 
 DAY_END_MARGIN = timedelta(milliseconds=1)
@@ -166,7 +167,7 @@ def closing_snapshot(
     closing = replace(
         without_instant_figures(previous), time=end, staleness=Staleness(), inverters=(), reading_time=None
     )
-    return day_figures(
+    figures, _ = day_figures(
         closing,
         counters=DayCounters(counters),
         grid_state=state.grid,
@@ -174,3 +175,4 @@ def closing_snapshot(
         tz=tz,
         metering=metering,
     )
+    return figures

@@ -24,7 +24,7 @@ value that round-trips through JSON (``to_json`` / ``from_json``) so a restart l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -238,10 +238,17 @@ def last_days_on(state: CounterState, day: date, days: int = WINDOW_DAYS) -> Win
     return WindowTotal(
         first_day=first,
         last_day=current.day,
-        wh=sum(d.wh for d in included),
+        wh=window_base_wh(state, day, days) + current.wh,
         estimated=any(d.estimated for d in included),
         complete=len(included) == days and all(d.complete for d in included),
     )
+
+
+def window_base_wh(state: CounterState, day: date, days: int = WINDOW_DAYS) -> float:
+    """The energy of the finished days in the window of ``days`` days ending on ``day``: the same all
+    day long, so a window of the day is this plus today, added in that order."""
+    first = day - timedelta(days=days - 1)
+    return sum(d.wh for d in state.history if first <= d.day < day)
 
 
 def _segment_start(kind: CounterKind, value_wh: float) -> float:
@@ -312,15 +319,46 @@ def _keep(history: tuple[DayTotal, ...], finished: list[DayTotal]) -> tuple[DayT
     return (*history, *finished)[-KEPT_DAYS:]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DayCounters:
-    """The day counters of a site, by counter key; a value: ``update`` returns a new one."""
+    """The day counters of a site, by counter key; a value: ``update`` returns a new one.
 
-    counters: Mapping[str, CounterState]
+    Nearly every reading only moves its counter on (same day, same segment: ``CounterState.moved``).
+    Those readings are kept as they came, on top of ``base`` (each counter as of its latest other
+    change), rather than as a new CounterState per counter per tick; ``counters`` puts them together.
+    """
+
+    base: Mapping[str, CounterState]
+    readings: Mapping[str, float] = field(default_factory=dict)
+    """Readings at ``read_at``, each moving ``base[key]`` on."""
+    read_at: datetime | None = None
 
     @classmethod
     def empty(cls) -> DayCounters:
         return cls({})
+
+    @property
+    def counters(self) -> Mapping[str, CounterState]:
+        """Each counter as of its last reading."""
+        readings, at = self.readings, self.read_at
+        if not readings or at is None:
+            return self.base
+        return {
+            key: state.moved(at, readings[key]) if key in readings else state
+            for key, state in self.base.items()
+        }
+
+    def state(self, key: str) -> CounterState | None:
+        """``counters.get(key)``, built for that counter only."""
+        state, value = self.base.get(key), self.readings.get(key)
+        if state is None or value is None or self.read_at is None:
+            return state
+        return state.moved(self.read_at, value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DayCounters) and self.counters == other.counters
+
+    __hash__ = None  # type: ignore[assignment]
 
     def update(
         self,
@@ -331,20 +369,51 @@ class DayCounters:
         kind: CounterKind = CounterKind.LIFETIME,
         estimate_gap_s: float = DEFAULT_ESTIMATE_GAP_S,
     ) -> DayCounters:
-        """Advance the counters read at ``at``; counters not in ``readings`` are left as they are."""
-        counters = dict(self.counters)
+        """Advance the counters read at ``at``; counters not in ``readings`` are left as they are.
+
+        The same as ``advance`` on each counter; a reading that only moves its counter on is kept in
+        ``readings`` (whether a day starts since the last reading is asked once per last reading time).
+        """
+        at = require_aware(at, "day counter reading time")
+        base, moved, moved_at = self.base, self.readings, self.read_at
+        moved_on = moved_at is not None and at > moved_at and not day_starts_between(moved_at, at, tz)
+        crosses: dict[datetime, bool] = {}
+        kept: dict[str, float] = {}
+        settled: dict[str, CounterState] | None = None
         for key, value_wh in readings.items():
-            counters[key] = advance(
-                counters.get(key), value_wh, at, tz, kind=kind, estimate_gap_s=estimate_gap_s
+            previous = moved.get(key)
+            if previous is not None:
+                if moved_on and value_wh >= previous and base[key].kind is kind:
+                    kept[key] = value_wh
+                    continue
+            elif (state := base.get(key)) is not None and state.kind is kind:
+                last_time = state.last_time
+                if at > last_time and value_wh >= state.last_wh:
+                    crossing = crosses.get(last_time)
+                    if crossing is None:
+                        crossing = crosses[last_time] = bool(day_starts_between(last_time, at, tz))
+                    if not crossing:
+                        kept[key] = value_wh
+                        continue
+            if settled is None:
+                settled = dict(base)
+            settled[key] = advance(
+                self.state(key), value_wh, at, tz, kind=kind, estimate_gap_s=estimate_gap_s
             )
-        return DayCounters(counters)
+        left = [key for key in moved if key not in readings]
+        if left and moved_at is not None:
+            if settled is None:
+                settled = dict(base)
+            for key in left:
+                settled[key] = base[key].moved(moved_at, moved[key])
+        return DayCounters(base if settled is None else settled, kept, at if kept else None)
 
     def today(self, key: str, now: datetime, tz: ZoneInfo) -> DayTotal | None:
-        state = self.counters.get(key)
+        state = self.state(key)
         return None if state is None else today(state, now, tz)
 
     def last_days(self, key: str, now: datetime, tz: ZoneInfo, days: int = WINDOW_DAYS) -> WindowTotal | None:
-        state = self.counters.get(key)
+        state = self.state(key)
         return None if state is None else last_days(state, now, tz, days)
 
     def to_json(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ discharged and charged.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -163,11 +163,12 @@ def integrate(state: GridIntegrator, tick: GridTick, *, max_gap_s: float) -> Gri
     ``max_gap_s`` is the longest interval integrated by holding the previous power (e.g. 5 x the poll
     interval).
     """
-    tick = replace(
-        tick,
-        at=require_aware(tick.at, "grid tick time"),
-        polled_at=None if tick.polled_at is None else require_aware(tick.polled_at, "grid poll time"),
-    )
+    if tick.at.tzinfo is not UTC or (tick.polled_at is not None and tick.polled_at.tzinfo is not UTC):
+        tick = replace(
+            tick,
+            at=require_aware(tick.at, "grid tick time"),
+            polled_at=None if tick.polled_at is None else require_aware(tick.polled_at, "grid poll time"),
+        )
     previous = state.last
     if previous is None:
         return replace(state, last=tick, phases=_widen(state.phases, len(tick.phases_w)))
@@ -180,12 +181,14 @@ def integrate(state: GridIntegrator, tick: GridTick, *, max_gap_s: float) -> Gri
         battery = state.battery
         if previous.battery_w is not None:
             battery = battery.add_net(previous.battery_w * seconds / SECONDS_PER_HOUR)
-        return replace(
-            state,
+        return GridIntegrator(  # replace(state, ...) built directly: every tick
             balanced=state.balanced.add_net(previous.net_w * seconds / SECONDS_PER_HOUR),
             phases=_add_phases(phases, held_wh if len(previous.phases_w) == len(tick.phases_w) else []),
             last=tick,
             integrated_s=state.integrated_s + seconds,
+            bridged_s=state.bridged_s,
+            skipped_s=state.skipped_s,
+            last_gap_at=state.last_gap_at,
             battery=battery,
         )
     if previous.net_lifetime_wh is None or tick.net_lifetime_wh is None:
