@@ -235,7 +235,7 @@ class GatewaySession:
         cookie = None
         if "Set-Cookie" in response.headers:
             morsel = response.cookies.get(SESSION_COOKIE)
-            cookie = None if morsel is None else morsel.value
+            cookie = None if morsel is None else morsel.coded_value  # as the gateway wrote it
         return response.status, body, cookie
 
     def _body(self, path: str, status: int, body: bytes) -> bytes:
