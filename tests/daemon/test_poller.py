@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from enphase_secure.daemon.poller import Poller, backoff_s
+from enphase_secure.daemon.poller import LATENCY_BUCKETS_S, LatencyHistogram, Poller, backoff_s
 from enphase_secure.errors import GatewayUnreachableError
 
 
@@ -73,3 +73,14 @@ async def test_slow_read_times_out_as_failure() -> None:
     assert not await poller.poll_once()
     assert poller.state.error is not None
     assert "no answer within 0.05 s" in poller.state.error
+
+
+@pytest.mark.parametrize(
+    ("seconds", "bucket"),
+    [(0.0, 0), (0.025, 0), (0.0251, 1), (1.0, 5), (1.01, 6), (10.0, 8), (10.01, None)],
+)
+def test_latency_lands_in_the_first_bucket_that_holds_it(seconds: float, bucket: int | None) -> None:
+    histogram = LatencyHistogram()
+    histogram.observe(seconds)
+    assert histogram.counts == [int(index == bucket) for index in range(len(LATENCY_BUCKETS_S))]
+    assert (histogram.count, histogram.sum_s) == (1, seconds)

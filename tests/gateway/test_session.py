@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sim_gateway_for_tests import manual_config, simulator
+from sim_gateway_for_tests import auto_config, manual_config, simulator
 from tokens_for_tests import make_jwt
 
 from enphase_secure.errors import (
@@ -67,6 +67,30 @@ async def test_one_fast_tick_is_one_request(tmp_path: Path) -> None:
             sim.requests.clear()
             await gateway.get(READINGS, timeout_s=0.9)
         assert [(r.path, r.status) for r in sim.requests.records()] == [(READINGS, 200)]
+
+
+async def test_the_session_cookie_check_jwt_set_is_sent(tmp_path: Path) -> None:
+    async with simulator() as sim:
+        async with open_gateway(manual_config(sim, sim.issue_token()), state_dir=tmp_path) as gateway:
+            await gateway.get(READINGS)
+            sim.authority.revoke()  # the bearer token is refused from now on; the session lives on
+            for _ in range(3):
+                assert b"activePower" in await gateway.get(READINGS)
+        assert sim.requests.count(CHECK_JWT_PATH) == 1
+        assert [r.status for r in sim.requests.records() if r.path == READINGS] == [200] * 4
+
+
+async def test_a_new_check_jwt_gives_the_cookie_sent_from_then_on(tmp_path: Path) -> None:
+    async with simulator() as sim:
+        async with open_gateway(auto_config(sim), state_dir=tmp_path) as gateway:
+            await gateway.get(READINGS)
+            sim.revoke_tokens()  # the nightly reset: the token and its session are gone
+            assert await gateway.get(READINGS)  # 401, check_jwt refuses, new token, check_jwt, cookie
+            sim.authority.revoke()  # only the new session's cookie can be accepted now
+            for _ in range(3):
+                assert await gateway.get(READINGS)
+        assert sim.requests.count(CHECK_JWT_PATH) == 3
+        assert [r.status for r in sim.requests.records() if r.path == READINGS] == [200, 401, 200] + [200] * 3
 
 
 async def test_pinned_certificate_accepted(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -40,10 +41,9 @@ class LatencyHistogram:
     def observe(self, seconds: float) -> None:
         self.count += 1
         self.sum_s += seconds
-        for index, bound in enumerate(LATENCY_BUCKETS_S):
-            if seconds <= bound:
-                self.counts[index] += 1
-                break
+        index = bisect_left(LATENCY_BUCKETS_S, seconds)  # the first bound >= seconds
+        if index < len(LATENCY_BUCKETS_S):
+            self.counts[index] += 1
 
     def to_json(self) -> dict[str, object]:
         """Cumulative counts per upper bound (Prometheus ``le``), as /api/status shows them."""
@@ -122,7 +122,8 @@ class Poller(Generic[T]):
         state = self.state
         started = self._clock()
         try:
-            value = await asyncio.wait_for(self._read(), timeout=self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):  # unlike wait_for, no task per read
+                value = await self._read()
         except (EnphaseSecureError, TimeoutError) as err:
             state.latency.observe(self._clock() - started)
             state.failures_total += 1
@@ -135,11 +136,12 @@ class Poller(Generic[T]):
             if self._on_failure is not None:
                 await self._on_failure(message)
             return False
-        state.latency.observe(self._clock() - started)
+        ended = self._clock()
+        state.latency.observe(ended - started)
         if state.failures:
             self._log.info("%s: recovered after %d failed reads", self.name, state.failures)
         state.value = value
-        state.ok_at = self._clock()
+        state.ok_at = ended
         state.failures = 0
         state.error = None
         state.retry_at = 0.0

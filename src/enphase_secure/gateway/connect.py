@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def token_file_watcher(path: Path) -> Callable[[], Token | None]:
 
     TokenError when the changed file is not a token (or cannot be read).
     """
+    path = path.expanduser()
     seen: list[tuple[int, int] | None] = [_stamp(path)]
 
     def reload() -> Token | None:
@@ -68,7 +70,7 @@ def token_file_watcher(path: Path) -> Callable[[], Token | None]:
             return None
         seen[0] = stamp
         try:
-            text = path.expanduser().read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise TokenError(f"cannot read gateway.token_file {str(path)!r}: {err.strerror}") from None
         register_secret(text.strip())
@@ -79,7 +81,7 @@ def token_file_watcher(path: Path) -> Callable[[], Token | None]:
 
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        status = path.expanduser().stat()
+        status = os.stat(path)
     except OSError:
         return None
     return status.st_mtime_ns, status.st_size

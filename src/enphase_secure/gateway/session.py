@@ -3,6 +3,12 @@
 The gateway checks a session cookie more cheaply than a JWT (DESIGN.md §2): ``/auth/check_jwt`` is
 called once, then every request carries the ``sessionId`` cookie it set, plus the bearer header. On a
 401 the token is checked again, and a new token is asked for only when ``check_jwt`` refuses it too.
+
+The gateway is read every second, so the per-request path is kept lean: the cookie is kept here and
+sent as a header (one cookie from one host: aiohttp's jar would match domains and paths on every
+request), aiohttp's own timeouts are off (each request runs inside ``get``'s ``asyncio.timeout``, which
+names the path; aiohttp's 5 min timer per request would also sit in the event loop's timer heap for
+5 minutes), and the token is looked at without the lock unless it has to be checked.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Self
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from ..errors import (
     CertificateMismatchError,
@@ -29,11 +36,13 @@ from .token import Token
 from .token_manager import TokenProvider, describe, utc_now
 
 CHECK_JWT_PATH = "/auth/check_jwt"
+SESSION_COOKIE = "sessionId"
 PUBLIC_PATHS = frozenset({"/info"})
 """Answered without a token by every firmware: the serial can be read before a token exists."""
 _REFUSED = frozenset({401, 403})
 MAX_CONNECTIONS = 2
 """The gateway is a small device: the fast loop and one slow read at most at the same time."""
+NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=None)
 
 
 def gateway_logger(host: str) -> logging.Logger:
@@ -101,6 +110,9 @@ class GatewaySession:
         self._logger = logger or gateway_logger(host)
         self._http: aiohttp.ClientSession | None = None
         self._checked: Token | None = None
+        self._headers: dict[str, str] = {}
+        """The checked token's bearer header and, once check_jwt set one, its session cookie."""
+        self._urls: dict[str, URL] = {}
         self._auth_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
@@ -108,9 +120,9 @@ class GatewaySession:
             _no_verify_ssl_context() if self._pinned is None else aiohttp.Fingerprint(self._pinned)
         )
         connector = aiohttp.TCPConnector(ssl=tls, limit=MAX_CONNECTIONS)
-        # unsafe=True: aiohttp's jar otherwise drops cookies set by a host given as an IP address,
-        # which is how gateways are usually configured.
-        self._http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self._http = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=NO_CLIENT_TIMEOUT
+        )
         return self
 
     async def __aexit__(
@@ -123,6 +135,7 @@ class GatewaySession:
             await self._http.close()
             self._http = None
         self._checked = None
+        self._headers = {}
 
     async def get(self, path: str, *, timeout_s: float | None = None) -> bytes:
         """GET ``path``; the body of a 200, within ``timeout_s`` in all (re-authentication included).
@@ -151,53 +164,64 @@ class GatewaySession:
 
     async def _get(self, path: str) -> bytes:
         if path.partition("?")[0] in PUBLIC_PATHS:
-            status, body = await self._request(path, None)
+            status, body, _cookie = await self._request(path, None)
             return self._body(path, status, body)
-        token = await self._accepted_token(force_check=False)
-        status, body = await self._request(path, token)
+        headers = await self._accepted_headers(force_check=False)
+        status, body, _cookie = await self._request(path, headers)
         if status in _REFUSED:
             self._logger.info("%s answered %d: checking the token again", path, status)
-            token = await self._accepted_token(force_check=True)
-            status, body = await self._request(path, token)
+            headers = await self._accepted_headers(force_check=True)
+            status, body, _cookie = await self._request(path, headers)
         return self._body(path, status, body)
 
-    async def _accepted_token(self, *, force_check: bool) -> Token:
+    async def _accepted_headers(self, *, force_check: bool) -> dict[str, str]:
+        current = None
+        if not force_check and not self._auth_lock.locked():
+            # nothing being checked: the lock is only needed when the token must be checked
+            current = await self._tokens.current(self)
+            if current is self._checked:
+                return self._headers
+        await self._accepted_token(force_check=force_check, current=current)
+        return self._headers
+
+    async def _accepted_token(self, *, force_check: bool, current: Token | None = None) -> Token:
+        """The checked token; ``current``: what the provider just gave (asked again if None)."""
         async with self._auth_lock:
-            token = await self._tokens.current(self)
-            if token == self._checked and not force_check:
+            token = current if current is not None else await self._tokens.current(self)
+            if token is self._checked and not force_check:
                 return token
-            self._checked = None
+            self._checked, self._headers = None, {}
             if not await self._check_jwt(token):
                 token = await self._tokens.replace(token, self)
                 if not await self._check_jwt(token):
                     raise GatewayAuthError(
                         f"{self.base_url}{CHECK_JWT_PATH} refuses the {describe(token, utc_now())}"
                     )
-            self._checked = token
             return token
 
     async def _check_jwt(self, token: Token) -> bool:
-        self._session().cookie_jar.clear()
-        status, _body = await self._request(CHECK_JWT_PATH, token)
+        status, _body, cookie = await self._request(CHECK_JWT_PATH, token.bearer_header)
         if status == 200:
             self._logger.debug("%s accepted the token", CHECK_JWT_PATH)
+            self._checked = token
+            self._headers = token.bearer_header
+            if cookie is not None:
+                self._headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
             return True
         if status in _REFUSED:
             self._logger.info("%s refused the token (HTTP %d)", CHECK_JWT_PATH, status)
             return False
         raise GatewayStatusError(CHECK_JWT_PATH, status)
 
-    async def _request(self, path: str, token: Token | None) -> tuple[int, bytes]:
-        headers = token.bearer_header if token is not None else None
-        url = f"{self.base_url}{path}"
+    async def _request(self, path: str, headers: dict[str, str] | None) -> tuple[int, bytes, str | None]:
+        """Status, body and the session cookie the answer set (if any)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(f"{self.base_url}{path}")
         started = time.monotonic()
         try:
             async with self._session().get(url, headers=headers, allow_redirects=False) as response:
                 body = await response.read()
-                self._logger.debug(
-                    "GET %s: HTTP %d in %.0f ms", path, response.status, 1000 * (time.monotonic() - started)
-                )
-                return response.status, body
         except aiohttp.ServerFingerprintMismatch as err:
             raise CertificateMismatchError(
                 f"{self.base_url}: the certificate's SHA-256 fingerprint is {err.got.hex()}, not the pinned "
@@ -205,6 +229,14 @@ class GatewaySession:
             ) from err
         except aiohttp.ClientError as err:
             raise GatewayUnreachableError(f"{path}: {explain(err, self.base_url)}") from err
+        self._logger.debug(
+            "GET %s: HTTP %d in %.0f ms", path, response.status, 1000 * (time.monotonic() - started)
+        )
+        cookie = None
+        if "Set-Cookie" in response.headers:
+            morsel = response.cookies.get(SESSION_COOKIE)
+            cookie = None if morsel is None else morsel.coded_value  # as the gateway wrote it
+        return response.status, body, cookie
 
     def _body(self, path: str, status: int, body: bytes) -> bytes:
         if status == 200:
