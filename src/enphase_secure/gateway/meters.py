@@ -48,7 +48,7 @@ class MeterConfig:
 
     @property
     def enabled(self) -> tuple[CtConfig, ...]:
-        return tuple(ct for ct in self.cts if ct.enabled)
+        return tuple([ct for ct in self.cts if ct.enabled])
 
     @classmethod
     def from_json(cls, body: bytes) -> MeterConfig:
@@ -122,7 +122,10 @@ class MeterReadings:
     cts: tuple[CtReading, ...]
 
     def by_eid(self, eid: int) -> CtReading | None:
-        return next((ct for ct in self.cts if ct.eid == eid), None)
+        for ct in self.cts:
+            if ct.eid == eid:
+                return ct
+        return None
 
     @classmethod
     def from_json(cls, body: bytes) -> MeterReadings:
