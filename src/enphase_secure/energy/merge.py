@@ -76,6 +76,18 @@ class _CtPhases(NamedTuple):
 _NO_PHASES = _CtPhases((), (), ())
 
 
+class _Flow(NamedTuple):
+    """A flow's figures worked out on the way, published only as part of an EnergyFlow."""
+
+    power_w: float | None
+    phases_w: Phases
+    lifetime_wh: float | None
+    phases_lifetime_wh: Phases
+
+
+_NO_FLOW = _Flow(None, (), None, ())
+
+
 @dataclass(frozen=True, slots=True)
 class PhaseLayout:
     mode: str | None  # "single" | "split" | "three" | as the gateway says; None: unknown
@@ -105,13 +117,14 @@ def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSe
         phase_count=layout.count,
     )
     net_phases = _ct_phases(net_ct, layout) if net_ct is not None else None
+    gateway_flow: EnergyFlow | _Flow  # the gateway's own "total consumption"
     if net_ct is not None and net_phases is not None:
         net = _net_flow(net_ct, net_phases)
-        gateway_flow = _sum_flows(production, net)
+        gateway_flow = _combine_flows(production, net, 1.0)
         consumption = _house(gateway_flow, storage)
     elif total_ct is not None:
         consumption = gateway_flow = _delivered_flow(total_ct, layout)
-        net = _difference_flows(consumption, production)
+        net = _energy_flow(_combine_flows(consumption, production, -1.0))
     else:
         net = _report_flow(report.net_consumption if report else None, layout)
         consumption = gateway_flow = _report_flow(report.total_consumption if report else None, layout)
@@ -175,14 +188,14 @@ def _at_least_zero(value: float | None) -> float | None:
     return None if value is None else max(0.0, value)
 
 
-def _house(gateway: EnergyFlow, storage: Storage | None) -> EnergyFlow:
+def _house(gateway: _Flow, storage: Storage | None) -> EnergyFlow:
     """The house's load: the gateway's production + net, plus what the battery gives (DESIGN.md §3).
 
     Per phase only where the battery's phase is known; the lifetime value only where a storage CT counts
     the battery's energy (otherwise the site accounting integrates the battery's power).
     """
     if storage is None:
-        return gateway
+        return _energy_flow(gateway)
     if gateway.power_w is None:
         return EnergyFlow(phases_w=tuple(None for _ in gateway.phases_w))
     phases_w = _combine_phases(gateway.phases_w, storage.phases_w or (None,) * len(gateway.phases_w), 1.0)
@@ -331,23 +344,24 @@ def _combine_phases(a: Phases, b: Phases, sign: float) -> Phases:
     )
 
 
-def _combine_flows(a: EnergyFlow, b: EnergyFlow, sign: float) -> EnergyFlow:
+def _combine_flows(a: EnergyFlow, b: EnergyFlow, sign: float) -> _Flow:
     if a.power_w is None or b.power_w is None:
-        return EnergyFlow()
-    return EnergyFlow(
-        power_w=_combine(a.power_w, b.power_w, sign),
-        phases_w=_combine_phases(a.phases_w, b.phases_w, sign),
-        lifetime_wh=_combine(a.lifetime_wh, b.lifetime_wh, sign),
-        phases_lifetime_wh=_combine_phases(a.phases_lifetime_wh, b.phases_lifetime_wh, sign),
+        return _NO_FLOW
+    return _Flow(
+        _combine(a.power_w, b.power_w, sign),
+        _combine_phases(a.phases_w, b.phases_w, sign),
+        _combine(a.lifetime_wh, b.lifetime_wh, sign),
+        _combine_phases(a.phases_lifetime_wh, b.phases_lifetime_wh, sign),
     )
 
 
-def _sum_flows(a: EnergyFlow, b: EnergyFlow) -> EnergyFlow:
-    return _combine_flows(a, b, 1.0)
-
-
-def _difference_flows(a: EnergyFlow, b: EnergyFlow) -> EnergyFlow:
-    return _combine_flows(a, b, -1.0)
+def _energy_flow(flow: _Flow) -> EnergyFlow:
+    return EnergyFlow(
+        power_w=flow.power_w,
+        phases_w=flow.phases_w,
+        lifetime_wh=flow.lifetime_wh,
+        phases_lifetime_wh=flow.phases_lifetime_wh,
+    )
 
 
 def _import_w(net_w: float | None) -> float | None:
