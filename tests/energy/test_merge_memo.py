@@ -8,33 +8,20 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from site_run import SourceTransport
 
 from enphase_secure.energy.merge import GatewayReadings, PhaseSetting, merge_snapshot
-from enphase_secure.errors import GatewayStatusError
 from enphase_secure.gateway import ensemble, inverters, meters, production
 from enphase_secure.gateway.probe import probe
-from enphase_secure.simulator.live import LiveSource, load_scenario_source
+from enphase_secure.simulator.live import load_scenario_source
 
 START = datetime(2026, 6, 21, 9, tzinfo=UTC)
-
-
-class Documents:
-    def __init__(self, source: LiveSource) -> None:
-        self.source = source
-
-    async def get(self, path: str) -> bytes:
-        bare, _, query = path.partition("?")
-        params = dict(item.split("=", 1) for item in query.split("&") if "=" in item)
-        document = self.source.document(bare, params)
-        if document is None or document.status != 200:
-            raise GatewayStatusError(path, 404 if document is None else document.status)
-        return document.body
 
 
 async def readings_over_time(scenario: str) -> list[GatewayReadings]:
     """Every 20 s for 10 min: new meter readings each time, the slow endpoints every 3rd time."""
     source = load_scenario_source(scenario, start=START, paused=True, step_s=1.0)
-    documents = Documents(source)
+    documents = SourceTransport(source)
     readings = (await probe(documents)).readings
     sequence = []
     for n in range(30):
