@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..gateway.ensemble import BatteryUnit, EnsembleInventory, EnsemblePower, EnsembleStatus
-from ..gateway.production import ProductionReport
+from ..gateway.production import AcbStorage, ProductionReport
+from .memo import last_call
 from .snapshot import BatteryUnitState, Storage
 
 Phases = tuple[float | None, ...]
@@ -42,14 +44,48 @@ def storage_state(
 ) -> Storage | None:
     batteries = inventory.batteries if inventory else ()
     acb = report.acb if report else None
-    has_acb = acb is not None and acb.active_count > 0 and acb.soc_pct is not None
-    if not batteries and not has_acb and storage_ct is None:
+    if not batteries and not _has_acb(acb) and storage_ct is None:
         return None
-    power_parts: list[float | None] = []
-    if batteries:
-        power_parts.append(power.power_w if power else None)
-    if acb is not None and has_acb:
-        power_parts.append(acb.power_w)
+    if storage_ct is None:
+        return _estimated(inventory, power, status, report, phase_count)
+    state = _charge_state(inventory, power, status, report)
+    return Storage(
+        power_w=storage_ct.power_w,
+        soc_pct=state.soc_pct,
+        available_wh=state.available_wh,
+        capacity_wh=state.capacity_wh,
+        phases_w=storage_ct.phases_w,
+        charged_lifetime_wh=storage_ct.charged_lifetime_wh,
+        discharged_lifetime_wh=storage_ct.discharged_lifetime_wh,
+        phases_charged_lifetime_wh=storage_ct.phases_charged_lifetime_wh,
+        phases_discharged_lifetime_wh=storage_ct.phases_discharged_lifetime_wh,
+        units=state.units,
+    )
+
+
+def _has_acb(acb: AcbStorage | None) -> bool:
+    return acb is not None and acb.active_count > 0 and acb.soc_pct is not None
+
+
+class _ChargeState(NamedTuple):
+    soc_pct: float | None
+    available_wh: float | None
+    capacity_wh: float | None
+    units: tuple[BatteryUnitState, ...]
+
+
+# The ensemble and /production.json are read every few seconds to minutes, the storage CT every second:
+# what comes from the former alone is worked out once per read.
+@last_call
+def _charge_state(
+    inventory: EnsembleInventory | None,
+    power: EnsemblePower | None,
+    status: EnsembleStatus | None,
+    report: ProductionReport | None,
+) -> _ChargeState:
+    batteries = inventory.batteries if inventory else ()
+    acb = report.acb if report else None
+    has_acb = _has_acb(acb)
     if batteries and has_acb:
         soc = status.soc_pct if status else None
         available = _sum_known([status.iq_available_wh, status.acb_available_wh]) if status else None
@@ -64,29 +100,36 @@ def storage_state(
     capacity = status.capacity_wh if status else None
     if capacity is None and batteries and not has_acb:
         capacity = _sum_known([b.capacity_wh for b in batteries])
-    units = _units(batteries, power)
-    if storage_ct is not None:
-        return Storage(
-            power_w=storage_ct.power_w,
-            soc_pct=soc,
-            available_wh=available,
-            capacity_wh=capacity,
-            phases_w=storage_ct.phases_w,
-            charged_lifetime_wh=storage_ct.charged_lifetime_wh,
-            discharged_lifetime_wh=storage_ct.discharged_lifetime_wh,
-            phases_charged_lifetime_wh=storage_ct.phases_charged_lifetime_wh,
-            phases_discharged_lifetime_wh=storage_ct.phases_discharged_lifetime_wh,
-            units=units,
-        )
+    return _ChargeState(soc, available, capacity, _units(batteries, power))
+
+
+@last_call
+def _estimated(
+    inventory: EnsembleInventory | None,
+    power: EnsemblePower | None,
+    status: EnsembleStatus | None,
+    report: ProductionReport | None,
+    phase_count: int | None,
+) -> Storage:
+    """Without a storage CT: the power of the IQ Batteries and ACBs, energies integrated from it."""
+    batteries = inventory.batteries if inventory else ()
+    acb = report.acb if report else None
+    has_acb = _has_acb(acb)
+    power_parts: list[float | None] = []
+    if batteries:
+        power_parts.append(power.power_w if power else None)
+    if acb is not None and has_acb:
+        power_parts.append(acb.power_w)
     total = _sum_known(power_parts)
+    state = _charge_state(inventory, power, status, report)
     return Storage(
         power_w=total,
-        soc_pct=soc,
-        available_wh=available,
-        capacity_wh=capacity,
-        phases_w=_phases(total, units, phase_count, has_acb=has_acb),
+        soc_pct=state.soc_pct,
+        available_wh=state.available_wh,
+        capacity_wh=state.capacity_wh,
+        phases_w=_phases(total, state.units, phase_count, has_acb=has_acb),
         energy_estimated=True,
-        units=units,
+        units=state.units,
     )
 
 

@@ -10,18 +10,19 @@ the gateway's own production + net, which counts a battery behind the net CT, is
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ..gateway import quirks
 from ..gateway.ensemble import EnsembleInventory, EnsemblePower, EnsembleStatus
 from ..gateway.info import GatewayInfo
 from ..gateway.inverters import InverterReports
-from ..gateway.meters import CtConfig, CtReading, Measurement, MeterConfig, MeterReadings
+from ..gateway.meters import CtConfig, CtReading, MeterConfig, MeterReadings
 from ..gateway.production import ApiV1Production, CtTotals, ProductionReport
 from .battery import StorageCtReading, storage_state
+from .memo import last_call
 from .snapshot import (
     EnergyFlow,
     GatewayConsumption,
@@ -58,11 +59,33 @@ class GatewayReadings:
     ensemble_status: EnsembleStatus | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Ct:
+class _Ct(NamedTuple):
     config: CtConfig
     reading: CtReading
     phase_indexes: tuple[int, ...]  # the channels that are real, wired phases
+
+
+class _CtPhases(NamedTuple):
+    """A CT's values per phase of the site's layout (None: a channel left out)."""
+
+    power_w: Phases
+    delivered_wh: Phases
+    received_wh: Phases
+
+
+_NO_PHASES = _CtPhases((), (), ())
+
+
+class _Flow(NamedTuple):
+    """A flow's figures worked out on the way, published only as part of an EnergyFlow."""
+
+    power_w: float | None
+    phases_w: Phases
+    lifetime_wh: float | None
+    phases_lifetime_wh: Phases
+
+
+_NO_FLOW = _Flow(None, (), None, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +96,7 @@ class PhaseLayout:
 
 
 def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSetting = "auto") -> Snapshot:
-    version = readings.info.firmware_version if readings.info else None
+    version = _firmware_version(readings.info)
     cts = _metered_cts(readings)
     layout = _layout(cts, readings.production_report, phases)
     by_type = {ct.config.measurement_type: ct for ct in cts}
@@ -82,51 +105,62 @@ def merge_snapshot(readings: GatewayReadings, *, time: datetime, phases: PhaseSe
     production = _production(readings, by_type.get(PRODUCTION), layout, version)
     net_ct, total_ct = by_type.get(NET_CONSUMPTION), by_type.get(TOTAL_CONSUMPTION)
     storage_ct = by_type.get(STORAGE)
-    if storage_ct is not None and quirks.storage_reading_broken(
+    storage_broken = storage_ct is not None and quirks.storage_reading_broken(
         storage_ct.config, storage_ct.reading, version
-    ):
-        storage_ct = None
+    )
     storage = storage_state(
         inventory=readings.ensemble_inventory,
         power=readings.ensemble_power,
         status=readings.ensemble_status,
         report=report,
-        storage_ct=_storage_ct(storage_ct, layout) if storage_ct is not None else None,
+        storage_ct=_storage_ct(storage_ct, layout) if storage_ct is not None and not storage_broken else None,
         phase_count=layout.count,
     )
-    if net_ct is not None:
-        net = _ct_flow(net_ct, layout, _net_energy)
-        gateway_flow = _sum_flows(production, net)
+    net_phases = _ct_phases(net_ct, layout) if net_ct is not None else None
+    gateway_flow: EnergyFlow | _Flow  # the gateway's own "total consumption"
+    if net_ct is not None and net_phases is not None:
+        net = _net_flow(net_ct, net_phases)
+        gateway_flow = _combine_flows(production, net, 1.0)
         consumption = _house(gateway_flow, storage)
     elif total_ct is not None:
-        consumption = gateway_flow = _ct_flow(total_ct, layout, _delivered)
-        net = _difference_flows(consumption, production)
+        consumption = gateway_flow = _delivered_flow(total_ct, layout)
+        net = _energy_flow(_combine_flows(consumption, production, -1.0))
     else:
         net = _report_flow(report.net_consumption if report else None, layout)
         consumption = gateway_flow = _report_flow(report.total_consumption if report else None, layout)
 
     return Snapshot(
         time=time,
-        gateway=GatewayIdentity(
-            serial=readings.info.serial if readings.info else None,
-            firmware=readings.info.firmware if readings.info else None,
-            part_number=readings.info.part_number if readings.info else None,
-        ),
+        gateway=_identity(readings.info),
         phase_mode=layout.mode,
         phase_count=layout.count,
         production=production,
         consumption=consumption,
         net_consumption=net,
-        grid=_grid(net, net_ct, layout),
+        grid=_grid(net, net_ct, net_phases),
         storage=storage,
         inverters=_inverters(readings.inverters),
-        meters=tuple(_meter(ct, version) for ct in cts),
+        meters=tuple([_meter(ct, broken=storage_broken and ct is storage_ct) for ct in cts]),
         gateway_consumption=GatewayConsumption(
             power_w=gateway_flow.power_w,
             phases_w=gateway_flow.phases_w,
             lifetime_wh=gateway_flow.lifetime_wh,
         ),
         reading_time=_reading_time(readings.meter_readings),
+    )
+
+
+@last_call
+def _firmware_version(info: GatewayInfo | None) -> quirks.Version | None:
+    return info.firmware_version if info else None
+
+
+@last_call
+def _identity(info: GatewayInfo | None) -> GatewayIdentity:
+    return GatewayIdentity(
+        serial=info.serial if info else None,
+        firmware=info.firmware if info else None,
+        part_number=info.part_number if info else None,
     )
 
 
@@ -138,13 +172,14 @@ def _reading_time(readings: MeterReadings | None) -> datetime | None:
 
 def _storage_ct(ct: _Ct, layout: PhaseLayout) -> StorageCtReading:
     total = ct.reading.total
+    phases = _ct_phases(ct, layout)
     return StorageCtReading(
         power_w=total.power_w,
-        phases_w=_ct_phases(ct, layout, _power),
+        phases_w=phases.power_w,
         discharged_lifetime_wh=total.energy_delivered_wh,
         charged_lifetime_wh=total.energy_received_wh,
-        phases_discharged_lifetime_wh=_ct_phases(ct, layout, _delivered),
-        phases_charged_lifetime_wh=_ct_phases(ct, layout, _received),
+        phases_discharged_lifetime_wh=phases.delivered_wh,
+        phases_charged_lifetime_wh=phases.received_wh,
     )
 
 
@@ -153,39 +188,27 @@ def _at_least_zero(value: float | None) -> float | None:
     return None if value is None else max(0.0, value)
 
 
-def _house(gateway: EnergyFlow, storage: Storage | None) -> EnergyFlow:
+def _house(gateway: _Flow, storage: Storage | None) -> EnergyFlow:
     """The house's load: the gateway's production + net, plus what the battery gives (DESIGN.md §3).
 
     Per phase only where the battery's phase is known; the lifetime value only where a storage CT counts
     the battery's energy (otherwise the site accounting integrates the battery's power).
     """
     if storage is None:
-        return gateway
+        return _energy_flow(gateway)
     if gateway.power_w is None:
         return EnergyFlow(phases_w=tuple(None for _ in gateway.phases_w))
-    power = _combine(gateway.power_w, storage.power_w, 1.0)
-    phases = tuple(
-        _at_least_zero(_combine(g, s, 1.0))
-        for g, s in zip(gateway.phases_w, storage.phases_w or (None,) * len(gateway.phases_w), strict=False)
-    )
+    phases_w = _combine_phases(gateway.phases_w, storage.phases_w or (None,) * len(gateway.phases_w), 1.0)
     battery_net = _combine(storage.discharged_lifetime_wh, storage.charged_lifetime_wh, -1.0)
-    phases_battery_net = tuple(
-        _combine(discharged, charged, -1.0)
-        for discharged, charged in zip(
-            storage.phases_discharged_lifetime_wh, storage.phases_charged_lifetime_wh, strict=True
-        )
+    phases_battery_net = _combine_phases(
+        storage.phases_discharged_lifetime_wh, storage.phases_charged_lifetime_wh, -1.0
     )
     return EnergyFlow(
-        power_w=_at_least_zero(power),
-        phases_w=phases,
+        power_w=_at_least_zero(_combine(gateway.power_w, storage.power_w, 1.0)),
+        phases_w=tuple([None if p is None else max(0.0, p) for p in phases_w]),
         lifetime_wh=_combine(gateway.lifetime_wh, battery_net, 1.0),
-        phases_lifetime_wh=tuple(
-            _combine(g, b, 1.0)
-            for g, b in zip(
-                gateway.phases_lifetime_wh,
-                phases_battery_net or (None,) * len(gateway.phases_lifetime_wh),
-                strict=False,
-            )
+        phases_lifetime_wh=_combine_phases(
+            gateway.phases_lifetime_wh, phases_battery_net or (None,) * len(gateway.phases_lifetime_wh), 1.0
         ),
     )
 
@@ -206,54 +229,60 @@ def phase_layout(readings: GatewayReadings, phases: PhaseSetting = "auto") -> Ph
 
 def _layout(cts: Sequence[_Ct], report: ProductionReport | None, phases: PhaseSetting) -> PhaseLayout:
     if phases == "single":
-        return PhaseLayout("single", 1, forced=True)
+        return _phase_layout("single", 1, True)
     if phases == "three":
-        return PhaseLayout("three", 3, forced=True)
+        return _phase_layout("three", 3, True)
     main = [ct for ct in cts if ct.config.measurement_type in MAIN_CT_TYPES]
     if main:
-        count = max((max(ct.phase_indexes, default=0) + 1 for ct in main), default=1)
-        return PhaseLayout(main[0].config.phase_mode if count > 1 else "single", count, forced=False)
+        count = max([max(ct.phase_indexes, default=0) + 1 for ct in main])
+        return _phase_layout(main[0].config.phase_mode if count > 1 else "single", count, False)
     block = report.production if report else None
     if block is not None and quirks.production_block_active(block.active_count) and block.lines:
         count = sum(1 for line in block.lines if line.power_w or line.lifetime_wh) or 1
-        return PhaseLayout(None if count > 1 else "single", count, forced=False)
-    return PhaseLayout(None, None, forced=False)
+        return _phase_layout(None if count > 1 else "single", count, False)
+    return _phase_layout(None, None, False)
 
 
-def _ct_phases(ct: _Ct, layout: PhaseLayout, value: Callable[[Measurement], float]) -> Phases:
+@functools.lru_cache(maxsize=16)  # a site has one layout: built once, not every second
+def _phase_layout(mode: str | None, count: int | None, forced: bool) -> PhaseLayout:
+    return PhaseLayout(mode, count, forced=forced)
+
+
+def _ct_phases(ct: _Ct, layout: PhaseLayout) -> _CtPhases:
     if layout.count is None:
-        return ()
+        return _NO_PHASES
     if layout.count == 1:
-        return (value(ct.reading.total),)
+        total = ct.reading.total
+        return _CtPhases((total.power_w,), (total.energy_delivered_wh,), (total.energy_received_wh,))
     channels = ct.reading.channels
     usable = range(len(channels)) if layout.forced else ct.phase_indexes
-    return tuple(
-        value(channels[i]) if i in usable and i < len(channels) else None for i in range(layout.count)
+    picked = [channels[i] if i in usable and i < len(channels) else None for i in range(layout.count)]
+    return _CtPhases(
+        tuple([None if m is None else m.power_w for m in picked]),
+        tuple([None if m is None else m.energy_delivered_wh for m in picked]),
+        tuple([None if m is None else m.energy_received_wh for m in picked]),
     )
 
 
-def _power(m: Measurement) -> float:
-    return m.power_w
-
-
-def _delivered(m: Measurement) -> float:
-    return m.energy_delivered_wh
-
-
-def _received(m: Measurement) -> float:
-    return m.energy_received_wh
-
-
-def _net_energy(m: Measurement) -> float:
-    return round(m.energy_delivered_wh - m.energy_received_wh, DERIVED_DECIMALS)
-
-
-def _ct_flow(ct: _Ct, layout: PhaseLayout, energy: Callable[[Measurement], float]) -> EnergyFlow:
+def _delivered_flow(ct: _Ct, layout: PhaseLayout) -> EnergyFlow:
+    """A production or total-consumption CT: its energy is what it counts delivered."""
+    phases = _ct_phases(ct, layout)
     return EnergyFlow(
         power_w=ct.reading.total.power_w,
-        phases_w=_ct_phases(ct, layout, _power),
-        lifetime_wh=energy(ct.reading.total),
-        phases_lifetime_wh=_ct_phases(ct, layout, energy),
+        phases_w=phases.power_w,
+        lifetime_wh=ct.reading.total.energy_delivered_wh,
+        phases_lifetime_wh=phases.delivered_wh,
+    )
+
+
+def _net_flow(ct: _Ct, phases: _CtPhases) -> EnergyFlow:
+    """A net-consumption CT: imported (delivered) minus exported (received)."""
+    total = ct.reading.total
+    return EnergyFlow(
+        power_w=total.power_w,
+        phases_w=phases.power_w,
+        lifetime_wh=round(total.energy_delivered_wh - total.energy_received_wh, DERIVED_DECIMALS),
+        phases_lifetime_wh=_combine_phases(phases.delivered_wh, phases.received_wh, -1.0),
     )
 
 
@@ -281,7 +310,7 @@ def _production(
     readings: GatewayReadings, ct: _Ct | None, layout: PhaseLayout, version: quirks.Version | None
 ) -> EnergyFlow:
     if ct is not None:
-        return _ct_flow(ct, layout, _delivered)
+        return _delivered_flow(ct, layout)
     report = readings.production_report
     from_report = _report_flow(report.production if report else None, layout)
     if from_report.power_w is not None:
@@ -307,25 +336,32 @@ def _combine(a: float | None, b: float | None, sign: float) -> float | None:
     return None if a is None or b is None else round(a + sign * b, DERIVED_DECIMALS)
 
 
-def _combine_flows(a: EnergyFlow, b: EnergyFlow, sign: float) -> EnergyFlow:
-    if a.power_w is None or b.power_w is None:
-        return EnergyFlow()
-    return EnergyFlow(
-        power_w=_combine(a.power_w, b.power_w, sign),
-        phases_w=tuple(_combine(x, y, sign) for x, y in zip(a.phases_w, b.phases_w, strict=False)),
-        lifetime_wh=_combine(a.lifetime_wh, b.lifetime_wh, sign),
-        phases_lifetime_wh=tuple(
-            _combine(x, y, sign) for x, y in zip(a.phases_lifetime_wh, b.phases_lifetime_wh, strict=False)
-        ),
+def _combine_phases(a: Phases, b: Phases, sign: float) -> Phases:
+    """``_combine`` phase by phase, as far as the shorter of the two goes."""
+    pairs = zip(a, b, strict=False)
+    return tuple(
+        [None if x is None or y is None else round(x + sign * y, DERIVED_DECIMALS) for x, y in pairs]
     )
 
 
-def _sum_flows(a: EnergyFlow, b: EnergyFlow) -> EnergyFlow:
-    return _combine_flows(a, b, 1.0)
+def _combine_flows(a: EnergyFlow, b: EnergyFlow, sign: float) -> _Flow:
+    if a.power_w is None or b.power_w is None:
+        return _NO_FLOW
+    return _Flow(
+        _combine(a.power_w, b.power_w, sign),
+        _combine_phases(a.phases_w, b.phases_w, sign),
+        _combine(a.lifetime_wh, b.lifetime_wh, sign),
+        _combine_phases(a.phases_lifetime_wh, b.phases_lifetime_wh, sign),
+    )
 
 
-def _difference_flows(a: EnergyFlow, b: EnergyFlow) -> EnergyFlow:
-    return _combine_flows(a, b, -1.0)
+def _energy_flow(flow: _Flow) -> EnergyFlow:
+    return EnergyFlow(
+        power_w=flow.power_w,
+        phases_w=flow.phases_w,
+        lifetime_wh=flow.lifetime_wh,
+        phases_lifetime_wh=flow.phases_lifetime_wh,
+    )
 
 
 def _import_w(net_w: float | None) -> float | None:
@@ -336,17 +372,19 @@ def _export_w(net_w: float | None) -> float | None:
     return None if net_w is None else max(0.0, -net_w)
 
 
-def _grid(net: EnergyFlow, net_ct: _Ct | None, layout: PhaseLayout) -> Grid:
+def _grid(net: EnergyFlow, net_ct: _Ct | None, net_phases: _CtPhases | None) -> Grid:
     counters = net_ct.reading.total if net_ct is not None else None
     count = len(net.phases_w)
-    imports = _ct_phases(net_ct, layout, _delivered) if net_ct is not None else (None,) * count
-    exports = _ct_phases(net_ct, layout, _received) if net_ct is not None else (None,) * count
+    imports = net_phases.delivered_wh if net_phases is not None else (None,) * count
+    exports = net_phases.received_wh if net_phases is not None else (None,) * count
     return Grid(
         import_w=_import_w(net.power_w),
         export_w=_export_w(net.power_w),
         phases=tuple(
-            PhaseBalance(_import_w(p), _export_w(p), import_lifetime_wh=imported, export_lifetime_wh=exported)
-            for p, imported, exported in zip(net.phases_w, imports, exports, strict=True)
+            [
+                PhaseBalance(_import_w(p), _export_w(p), None, None, imported, exported)
+                for p, imported, exported in zip(net.phases_w, imports, exports, strict=True)
+            ]
         ),
         import_lifetime_wh=counters.energy_delivered_wh if counters else None,
         export_lifetime_wh=counters.energy_received_wh if counters else None,
@@ -354,7 +392,7 @@ def _grid(net: EnergyFlow, net_ct: _Ct | None, layout: PhaseLayout) -> Grid:
     )
 
 
-@functools.lru_cache(maxsize=2)  # the inverters are read every few minutes, merged every second
+@last_call  # the inverters are read every few minutes, merged every second
 def _inverters(reports: InverterReports | None) -> tuple[InverterState, ...]:
     if reports is None:
         return ()
@@ -376,14 +414,14 @@ def _inverters(reports: InverterReports | None) -> tuple[InverterState, ...]:
     )
 
 
-def _meter(ct: _Ct, version: quirks.Version | None) -> MeterState:
+def _meter(ct: _Ct, *, broken: bool) -> MeterState:
     total = ct.reading.total
-    broken = quirks.storage_reading_broken(ct.config, ct.reading, version)
+    channels = ct.reading.channels
     return MeterState(
         eid=ct.config.eid,
         type=ct.config.measurement_type,
         power_w=None if broken else total.power_w,
-        phases_w=tuple(ct.reading.channels[i].power_w for i in ct.phase_indexes),
+        phases_w=tuple([channels[i].power_w for i in ct.phase_indexes]),
         energy_delivered_wh=None if broken else total.energy_delivered_wh,
         energy_received_wh=None if broken else total.energy_received_wh,
         voltage_v=total.voltage_v,

@@ -8,15 +8,24 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from ..errors import GatewayResponseError
+
+_FLOAT = frozenset({float})
 
 
 def decode_json(endpoint: str, body: bytes) -> Any:
     """The JSON value of ``body``; an ``{"error": ...}`` answer is an error, not data."""
     try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise GatewayResponseError(endpoint, f"not JSON: {err}") from err
+        value = orjson.loads(body)  # several times faster than json.loads on the 1 s readings
+    except orjson.JSONDecodeError:
+        # orjson reads strict RFC 8259 only: json.loads also reads NaN, Infinity, a BOM or UTF-16, which
+        # then fail on the field that holds them (or pass) as they always did.
+        try:
+            value = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise GatewayResponseError(endpoint, f"not JSON: {err}") from err
     if isinstance(value, dict) and "error" in value:
         raise GatewayResponseError(
             endpoint, f"the gateway answered an error: {value['error']!r}", field="error"
@@ -43,7 +52,7 @@ class JsonNode:
         return f"{self.path}.{key}" if self.path else key
 
     def _object(self) -> dict[str, Any]:
-        if type(self.value) is dict:  # what json.loads makes: the common case, checked first
+        if type(self.value) is dict:  # what JSON decoders make: the common case, checked first
             return self.value
         if not isinstance(self.value, dict):
             raise self._error(None, f"expected an object, got {type(self.value).__name__}")
@@ -93,7 +102,7 @@ class JsonNode:
             raise self._error(key, f"expected a number, got {value!r}")
         return float(value)
 
-    # number/opt_number read the object directly (no child node), a float from json.loads checked
+    # number/opt_number read the object directly (no child node), a decoded float checked
     # inline: the 1 s readings have ~150 of them.
     def number(self, key: str) -> float:
         obj = self.value if type(self.value) is dict else self._object()
@@ -146,6 +155,12 @@ class JsonNode:
                 raise element._error(None, f"expected a string, got {element.value!r}")
             result.append(element.value)
         return tuple(result)
+
+
+def finite_floats(values: tuple[Any, ...]) -> bool:
+    """True when every value is a finite float, what JSON numbers with a fraction decode to: then the
+    values need no check one by one (a sum of floats is finite only when each of them is)."""
+    return _FLOAT.issuperset(map(type, values)) and math.isfinite(sum(values))
 
 
 def parse_json(endpoint: str, body: bytes) -> JsonNode:

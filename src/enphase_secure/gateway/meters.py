@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from typing import Any
 
-from .fields import JsonNode, parse_json
+from .fields import JsonNode, finite_floats, parse_json
 from .transport import Transport
 
 METERS_PATH = "/ivp/meters"
@@ -46,11 +48,26 @@ class MeterConfig:
 
     @property
     def enabled(self) -> tuple[CtConfig, ...]:
-        return tuple(ct for ct in self.cts if ct.enabled)
+        return tuple([ct for ct in self.cts if ct.enabled])
 
     @classmethod
     def from_json(cls, body: bytes) -> MeterConfig:
         return cls(cts=tuple(CtConfig.from_json(node) for node in parse_json(METERS_PATH, body).items()))
+
+
+# The members of a measurement, in the order of Measurement's fields.
+_MEASUREMENT_KEYS = (
+    "activePower",
+    "actEnergyDlvd",
+    "actEnergyRcvd",
+    "voltage",
+    "current",
+    "pwrFactor",
+    "freq",
+    "reactivePower",
+    "apparentPower",
+)
+_measurement_values = operator.itemgetter(*_MEASUREMENT_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +122,56 @@ class MeterReadings:
     cts: tuple[CtReading, ...]
 
     def by_eid(self, eid: int) -> CtReading | None:
-        return next((ct for ct in self.cts if ct.eid == eid), None)
+        for ct in self.cts:
+            if ct.eid == eid:
+                return ct
+        return None
 
     @classmethod
     def from_json(cls, body: bytes) -> MeterReadings:
-        return cls(cts=tuple(CtReading.from_json(node) for node in parse_json(READINGS_PATH, body).items()))
+        root = parse_json(READINGS_PATH, body)
+        fast = readings_in_bulk(root.value)
+        return fast if fast is not None else cls.from_node(root)
+
+    @classmethod
+    def from_node(cls, root: JsonNode) -> MeterReadings:
+        """Field by field: converts integer numbers, reads absent optional members, names the culprit."""
+        return cls(cts=tuple(CtReading.from_json(node) for node in root.items()))
+
+
+def readings_in_bulk(document: Any) -> MeterReadings | None:
+    """The readings of a document as gateways write it (every member of every measurement present and
+    a number with a fraction), each measurement checked at once; None for anything else."""
+    if type(document) is not list:
+        return None
+    cts = []
+    for ct in document:
+        total = _measurement_in_bulk(ct)
+        if total is None:
+            return None
+        eid, timestamp, channels = ct.get("eid"), ct.get("timestamp"), ct.get("channels")
+        if type(eid) is not int or not (timestamp is None or type(timestamp) is int):
+            return None
+        if channels is not None and type(channels) is not list:
+            return None
+        measured = []
+        for channel in channels or ():
+            measurement = _measurement_in_bulk(channel)
+            if measurement is None:
+                return None
+            measured.append(measurement)
+        cts.append(CtReading(eid, timestamp, total, tuple(measured)))
+    return MeterReadings(tuple(cts))
+
+
+def _measurement_in_bulk(node: Any) -> Measurement | None:
+    if type(node) is not dict:
+        return None
+    try:
+        values = _measurement_values(node)
+    except KeyError:
+        return None
+    return Measurement(*values) if finite_floats(values) else None
 
 
 async def read_meter_config(transport: Transport) -> MeterConfig:

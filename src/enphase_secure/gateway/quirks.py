@@ -68,9 +68,11 @@ def wired_channels(ct: CtConfig, reading: CtReading) -> tuple[int, ...]:
     """Indexes of the channels that are real phases: within ``phaseCount`` (8.2.127_with_3cts: the net
     CT's 3rd channel repeats the storage CT's 2nd) and with a live voltage (a missing voltage is trusted)."""
     return tuple(
-        index
-        for index, channel in enumerate(reading.channels[: ct.phase_count])
-        if channel.voltage_v is None or channel.voltage_v >= UNWIRED_PHASE_MAX_VOLTAGE_V
+        [
+            index
+            for index, channel in enumerate(reading.channels[: ct.phase_count])
+            if channel.voltage_v is None or channel.voltage_v >= UNWIRED_PHASE_MAX_VOLTAGE_V
+        ]
     )
 
 
