@@ -50,8 +50,17 @@ async def _start_twice(
         async with running(config, clock=source.now) as daemon:
             await wait_until(lambda: fast_reads(daemon) >= 1)
             _, first = await get_json(f"{daemon.web_url}/api/snapshot")
+            # every test here ends with the battery read: by the background probe (its time, at real
+            # latencies, depends on the machine's load), or the polling it restarted
             await wait_until(
-                lambda: "storage" in daemon.status()["loops"] and fast_reads(daemon) >= 4, timeout=30
+                lambda: (
+                    "storage" in daemon.status()["loops"]
+                    and fast_reads(daemon) >= 4
+                    and (s := daemon.latest_snapshot()) is not None
+                    and s.storage is not None
+                    and s.storage.soc_pct is not None
+                ),
+                timeout=30,
             )
             _, later = await get_json(f"{daemon.web_url}/api/snapshot")
             status = daemon.status()
