@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/startup_bench.py --seconds 10 [--scenario three-phase-battery]
 
 The simulator serves with `--latency real` (per-path service times, one request at a time). The daemon
-starts twice on the same state dir: a first start (no remembered probe: the full probe runs first)
-and a restart (the probe remembered in gateway_probe.json, re-checked in the background). For each:
-the wall time from launch to the first snapshot (a fast read seen in /api/status, 50 ms resolution),
-which figures the first snapshot has (the slow endpoints' are null until they answered), and whether
-they are all there `seconds` later. Everything listens on 127.0.0.1; every process is stopped.
+starts twice on the same state dir: a first start (no remembered probe: the quick probe, /info and
+/ivp/meters, starts the polling, the full probe runs behind it) and a restart (the probe remembered in
+gateway_probe.json, re-checked in the background). For each: the wall time from launch to the first
+snapshot (a fast read seen in /api/status, 50 ms resolution) and the daemon's CPU time by then (less
+sensitive than the wall time to a loaded machine), which figures the first snapshot has (the slow
+endpoints' are null until they answered), and whether they are all there `seconds` later. Everything
+listens on 127.0.0.1; every process is stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from daemon_bench import (
     client_context,
     get_json,
     run_bench,
+    sample_process,
     subprocess_logged,
     wait_for_line,
     write_config,
@@ -46,12 +49,14 @@ async def one_start(
         api = (await wait_for_line(log, r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
         await after_fast_read(http, f"{api}/api/status", 1)
         start_up_s = time.monotonic() - launched
+        cpu_s = sample_process(daemon.pid).cpu_s
         first = await get_json(http, f"{api}/api/snapshot")
         await asyncio.sleep(seconds)
         later = await get_json(http, f"{api}/api/snapshot")
     present = {f: figure(first, f) is not None for f in SLOW_FIGURES}
     return [
-        f"{name}: start-up to the first snapshot {start_up_s:.2f} s (wall, 50 ms resolution)",
+        f"{name}: start-up to the first snapshot {start_up_s:.2f} s (wall, 50 ms resolution), "
+        f"{cpu_s:.2f} s of CPU",
         f"{name}: first snapshot production_w {figure(first, 'production.power_w')}, "
         + ", ".join(f"{f} {'present' if ok else 'null'}" for f, ok in present.items()),
         f"{name}: {seconds:g} s later " + ", ".join(f"{f} {figure(later, f)}" for f in SLOW_FIGURES),

@@ -53,7 +53,10 @@ def _log_level_option(parser: argparse.ArgumentParser, *, default: object) -> No
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Every sub-command; only the one named in ``argv`` gets its options: importing each command's
+    module (the simulator's, the demo's...) would double the daemon's start-up time."""
+    chosen = next((arg for arg in argv if arg in COMMANDS), None)
     parser = argparse.ArgumentParser(
         prog="enphase-secure", description="Local reader and controller for Enphase IQ Gateways."
     )
@@ -63,13 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         _log_level_option(command, default=argparse.SUPPRESS)  # also after the sub-command
-        _load(name).configure(command)
+        if name == chosen:
+            _load(name).configure(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     set_language("auto")  # a command with a config file applies its [log] language
     logging.basicConfig(
         level=args.log_level or "INFO",

@@ -13,7 +13,6 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiomqtt.exceptions import MqttConnectError
 
 
 class Language(StrEnum):
@@ -112,6 +111,8 @@ def explain(err: BaseException, url: str) -> str:
 
 def explain_mqtt(err: BaseException) -> str:
     """Why the MQTT broker cannot be used; a refused login names the keys to check."""
+    from aiomqtt.exceptions import MqttConnectError  # noqa: PLC0415 (loaded with MQTT only)
+
     if isinstance(err, MqttConnectError):
         code = getattr(err.rc, "value", err.rc)
         if code in _MQTT_LOGIN_CODES:

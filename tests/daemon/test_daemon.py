@@ -22,7 +22,15 @@ async def test_polls_serves_api_and_goes_stale_never_zero(
     async with run_simulator(source) as sim:
         config = daemon_config(sim, tmp_path, timezone="Europe/Paris")
         async with running(config, clock=source.now) as daemon:
-            await wait_until(lambda: (s := daemon.latest_snapshot()) is not None and not s.staleness.stale)
+            # the first snapshots come before the full probe (issue 13): the battery once it landed
+            await wait_until(
+                lambda: (
+                    (s := daemon.latest_snapshot()) is not None
+                    and not s.staleness.stale
+                    and s.storage is not None
+                    and s.storage.soc_pct is not None
+                )
+            )
             assert daemon.web_url is not None
             status, body = await get_json(f"{daemon.web_url}/api/snapshot")
             assert status == 200

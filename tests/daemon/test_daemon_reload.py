@@ -68,7 +68,7 @@ async def test_reload_switches_gateway_and_metering_and_rejects_bad_file(tmp_pat
                 assert daemon.web_url is not None
                 _, status = await get_json(f"{daemon.web_url}/api/status")
                 assert status["gateway"]["host"] == sim_b.host
-                assert status["gateway"]["phase_count"] == 3
+                await wait_until(lambda: daemon.status()["gateway"]["phase_count"] == 3)  # the full probe
                 # the other gateway's counters do not continue the first one's days
                 production_today = daemon.latest_snapshot().production.today_wh  # type: ignore[union-attr]
                 assert production_today is not None

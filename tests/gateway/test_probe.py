@@ -14,8 +14,9 @@ from aiohttp import web
 
 from enphase_secure.energy.merge import merge_snapshot
 from enphase_secure.errors import GatewayAuthError, GatewayResponseError, GatewayUnreachableError
+from enphase_secure.gateway.info import read_info
 from enphase_secure.gateway.meters import read_meter_readings
-from enphase_secure.gateway.probe import probe
+from enphase_secure.gateway.probe import probe, quick_probe
 from enphase_secure.gateway.production import read_production_report
 from enphase_secure.gateway.session import GatewaySession
 from enphase_secure.gateway.token import decode_token
@@ -200,6 +201,52 @@ async def test_old_firmware_is_flagged() -> None:
         capabilities = await probe(session)
     assert not capabilities.firmware_supported
     assert capabilities.info.firmware == "D5.0.62"
+
+
+NO_CT = {**DOCUMENTS, "/ivp/meters": [{**ct, "state": "disabled"} for ct in DOCUMENTS["/ivp/meters"]]}
+
+
+@pytest.mark.parametrize(
+    ("documents", "requests", "fast_path"),
+    [
+        # enabled CTs: their readings are the fast endpoint, not read twice (the first poll reads them)
+        (DOCUMENTS, ["/ivp/meters"], "/ivp/meters/readings"),
+        # no enabled CT: whatever answers first of the readings, /api/v1/production, /production.json
+        (NO_CT, ["/ivp/meters", "/ivp/meters/readings"], "/ivp/meters/readings"),
+        (
+            {k: v for k, v in NO_CT.items() if k != "/ivp/meters/readings"},
+            ["/ivp/meters", "/ivp/meters/readings", "/api/v1/production"],
+            "/api/v1/production",
+        ),
+        (
+            {k: v for k, v in DOCUMENTS.items() if not k.startswith(("/ivp/meters", "/api/v1/production"))},
+            ["/ivp/meters", "/ivp/meters/readings", "/api/v1/production"],
+            "/production.json?details=1",
+        ),
+    ],
+)
+async def test_quick_probe_reads_only_what_finds_the_fast_endpoint(
+    documents: dict[str, Any], requests: list[str], fast_path: str
+) -> None:
+    async with gateway(documents) as (sim, session):
+        info = await read_info(session)
+        await session.check_token()
+        sim.requests.clear()
+        quick = await quick_probe(session, info)
+        paths = [r.path for r in sim.requests.records()]
+        full = await probe(session)
+    assert paths == requests
+    assert quick.fast_path == full.fast_path == fast_path  # what the full probe then says
+    assert quick.info == info
+    assert (quick.iq_battery_count, quick.inverter_count, quick.phase_count) == (0, None, None)  # not read
+
+
+async def test_quick_probe_refused_everywhere_raises() -> None:
+    refused = Document(401, b"<html>401 Authorization Required</html>", "text/html")
+    async with gateway(dict.fromkeys(DOCUMENTS, refused)) as (_sim, session):
+        info = await read_info(session)
+        with pytest.raises(GatewayAuthError, match="no endpoint but /info accepts the token"):
+            await quick_probe(session, info)
 
 
 async def test_endpoint_refusing_the_token_is_listed_and_all_refusing_raises() -> None:

@@ -56,10 +56,21 @@ def site_equipment(jeedom: Jeedom) -> dict[str, dict[str, Any]]:
 
 
 def serving(jeedom: Jeedom, serial: str) -> dict[str, Any]:
-    """The daemon's snapshot once it reads the gateway `serial`."""
+    """The daemon's snapshot once it reads the gateway `serial`, fully probed: the first snapshots
+    come before the full probe (without the inverters, the battery...), the next fast read after it."""
+    probed = wait_for(
+        f"gateway {serial} probed (its slow loops running)",
+        lambda: (
+            (status := api(jeedom, "/api/status"))["gateway"]["serial"] == serial
+            and "info" in status["loops"]
+            and status
+        ),
+        timeout=30,
+    )
+    reads = probed["loops"]["fast"]["reads"]
     return wait_for(
-        f"a snapshot of gateway {serial}",
-        lambda: (s := api(jeedom, "/api/snapshot")) and s["gateway"]["serial"] == serial and s,
+        f"a snapshot of gateway {serial} after its probe",
+        lambda: api(jeedom, "/api/status")["loops"]["fast"]["reads"] > reads and api(jeedom, "/api/snapshot"),
         timeout=30,
     )
 
@@ -158,11 +169,12 @@ def test_three_phase_battery_site_has_per_phase_commands_after_a_live_config_cha
     assert daemon_pid(jeedom) == pid, "the config change restarted the daemon"
     ids = expected_site_ids(snapshot)
     assert {"PwattsNow1", "PwattsNow2", "PwattsNow3", "Import3", "batperc", "batnow"} <= ids
-    eq = wait_for(
-        "the per-phase commands",
-        lambda: (e := jeedom.equipment()[COMBINED]) and ids <= set(e["cmds"]) and e,
+    inverters = {i["serial"] for i in snapshot["inverters"]}
+    eq = wait_for(  # the inverters' equipment too: declared once the full probe found them
+        "the per-phase commands and the inverters",
+        lambda: (e := jeedom.equipment()) and ids <= set(e[COMBINED]["cmds"]) and inverters <= set(e) and e,
         timeout=30,
-    )
+    )[COMBINED]
     time.sleep(2)
     check_values(jeedom, eq, api(jeedom, "/api/snapshot"))
 

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
 
-import aiomqtt
-
 from enphase_secure.actions.base import Attempts
 from enphase_secure.actions.templates import compile_template, render
 from enphase_secure.control.fields import Fields
@@ -59,6 +57,8 @@ class MqttAction:
         return (self.broker.password,) if self.broker.password else ()
 
     async def run_once(self, values: Mapping[str, str]) -> None:
+        import aiomqtt  # noqa: PLC0415 (loaded by the configurations that publish only)
+
         broker = self.broker
         try:
             async with aiomqtt.Client(

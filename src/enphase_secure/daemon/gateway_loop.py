@@ -93,9 +93,9 @@ class GatewayLoop:
                 async with open_gateway(gateway, state_dir=state_dir, tokens=tokens) as gw:
                     self._session = gw
                     while True:
+                        await gw.check_token()
                         self.capabilities = await probes.capabilities(gw)
                         self._on_gateway(self.capabilities.info.serial)
-                        await gw.check_token()
                         self.readings = self.capabilities.readings
                         failures = 0
                         self.error = None
@@ -103,7 +103,7 @@ class GatewayLoop:
                         try:
                             await self._poll(gw, self.capabilities)
                         except* _Reprobe:
-                            self._log.info("gateway changed: polling it afresh")
+                            self._log.info("polling the gateway afresh")
             except (GatewayError, TokenError, ConfigError) as err:
                 failures += 1
                 self.failure = err
@@ -137,14 +137,14 @@ class GatewayLoop:
 
     def _fast_reader(self, gw: GatewaySession, caps: GatewayCapabilities) -> Callable[[], Awaitable[None]]:
         timeout = self._config().polling.interval_s * 0.9
-        if caps.answers(meters.READINGS_PATH):
+        if caps.fast_path == meters.READINGS_PATH:
 
             async def read_meters() -> None:
                 body = await gw.get(meters.READINGS_PATH, timeout_s=timeout)
                 self.readings = replace(self.readings, meter_readings=meters.MeterReadings.from_json(body))
 
             return read_meters
-        if caps.answers(production.API_V1_PRODUCTION_PATH):
+        if caps.fast_path == production.API_V1_PRODUCTION_PATH:
 
             async def read_api_v1() -> None:
                 body = await gw.get(production.API_V1_PRODUCTION_PATH, timeout_s=timeout)
@@ -196,18 +196,38 @@ class GatewayLoop:
         return locked
 
     async def _poll(self, gw: GatewaySession, caps: GatewayCapabilities) -> None:
-        config = self._config()
-        polling = config.polling
+        polling = self._config().polling
+        read, first_read = self._fast_reader(gw, caps), asyncio.Event()
+
+        async def read_fast() -> None:
+            try:
+                await read()
+            finally:
+                first_read.set()
+
         fast: Poller[None] = Poller(
             name="fast",
             interval_s=polling.interval_s,
-            read=self._fast_reader(gw, caps),
+            read=read_fast,
             on_value=self._on_fast,
             on_failure=self._on_fast_failure,
             timeout_s=polling.interval_s,
             backoff_cap_s=FAST_BACKOFF_TICKS * polling.interval_s,
             logger=self._log,
         )
+        self.pollers = [fast]
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._run_poller(fast))
+            if not self._probes.partial:
+                self._start_slow(group, gw, caps)
+            if self._probes.unverified:
+                await first_read.wait()  # the first snapshot's request goes first to the gateway
+                group.create_task(self._recheck(group, gw, caps))
+
+    def _start_slow(self, group: asyncio.TaskGroup, gw: GatewaySession, caps: GatewayCapabilities) -> None:
+        """The slow loops of what ``caps`` says the gateway has, into ``group`` and ``self.pollers``."""
+        config = self._config()
+        polling = config.polling
         slow: list[tuple[str, float, Callable[[GatewaySession], Awaitable[None]]]] = [
             ("info", polling.info_interval_s, self._read_info),
             ("inverters", polling.inverters_interval_s, self._read_inverters),
@@ -217,7 +237,7 @@ class GatewayLoop:
         if caps.answers(production.PRODUCTION_JSON_PATH):
             interval = polling.storage_interval_s if caps.acb_count else polling.production_interval_s
             slow.append(("production", interval, self._read_production))
-        self.pollers = [fast] + [
+        pollers = [
             Poller(
                 name=name,
                 interval_s=interval,
@@ -228,24 +248,37 @@ class GatewayLoop:
             )
             for name, interval, read in slow
         ]
-        async with asyncio.TaskGroup() as group:
-            for poller in self.pollers:
-                group.create_task(self._run_poller(poller))
-            if self._probes.unverified:
-                group.create_task(self._recheck(gw))
+        self.pollers = [*self.pollers, *pollers]
+        for poller in pollers:
+            group.create_task(self._run_poller(poller))
 
-    async def _recheck(self, gw: GatewaySession) -> None:
-        """Probe again behind the remembered probe's first snapshots (probe_memory.py)."""
-        async with self._slow_lock:
-            try:
-                fresh, same = await self._probes.recheck(gw)
-            except (GatewayError, TokenError) as err:  # the pollers say it too: polling goes on
-                self._log.warning("background probe of the gateway failed: %s", err)
+    async def _recheck(self, group: asyncio.TaskGroup, gw: GatewaySession, caps: GatewayCapabilities) -> None:
+        """Probe fully behind the first snapshots of the remembered or quick probe (probe_memory.py).
+
+        A failed probe is said; polling goes on (the pollers say it too). After the quick probe, whose
+        capabilities have no slow loop, it is tried again with backoff until it lands.
+        """
+        partial = self._probes.partial
+        failures, said = 0, ""
+        while True:
+            async with self._slow_lock:
+                try:
+                    fresh, same = await self._probes.recheck(gw, caps)
+                    break
+                except (GatewayError, TokenError) as err:
+                    failures += 1
+                    if str(err).split(":")[0] != said:  # once per kind of failure, not per retry
+                        said = str(err).split(":")[0]
+                        self._log.warning("background probe of the gateway failed: %s", err)
+            if not partial:
                 return
-            if not same:
-                raise _Reprobe
-            self.capabilities = fresh
-            self.readings = with_probe_readings(self.readings, fresh.readings)
+            await asyncio.sleep(backoff_s(failures, 1.0, PROBE_BACKOFF_CAP_S))
+        if not same:
+            raise _Reprobe
+        self.capabilities = fresh
+        self.readings = with_probe_readings(self.readings, fresh.readings)
+        if partial:
+            self._start_slow(group, gw, fresh)
 
     async def _run_poller(self, poller: Poller[Any]) -> None:
         # the first slow reads come from the probe: start them one interval later

@@ -1,4 +1,4 @@
-"""The gateway's probe remembered in the state dir, so that a restart polls within a second.
+"""The gateway's probe remembered in the state dir, so that a start polls within a second.
 
 A full probe reads every endpoint one after the other: about 3.5 s at a real gateway's latencies
 (``/production.json`` alone takes a second). What it finds (which endpoints answer, the phase layout,
@@ -7,8 +7,9 @@ next start, ``/info`` (same serial and firmware?) and ``/ivp/meters`` (the CT co
 the remembered answers do the rest and polling starts at once: the first snapshot comes from the fast
 endpoint, the figures of the slow ones null until they answered. The full probe then runs again in
 the background (``recheck``): its readings fill those figures, and a gateway that no longer answers
-as remembered is polled again from the fresh probe. No remembered probe, another serial or firmware,
-or an unreadable file: the full probe runs first, as without this module.
+as remembered is polled again from the fresh probe. No remembered probe (the first start), another
+serial or firmware, or an unreadable file: the quick probe (``/ivp/meters``, the fast endpoint) starts
+the polling in the same way (``partial``: the slow loops wait for the full probe behind it).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from ..energy.merge import GatewayReadings
 from ..energy.state_json import JsonObject
 from ..errors import EnphaseSecureError
 from ..gateway import meters
-from ..gateway.info import read_info
-from ..gateway.probe import EndpointStatus, GatewayCapabilities, probe
+from ..gateway.info import GatewayInfo, read_info
+from ..gateway.probe import EndpointStatus, GatewayCapabilities, probe, quick_probe
 from ..gateway.transport import Transport
 
 FILE_NAME = "gateway_probe.json"
@@ -61,6 +62,10 @@ class RememberedProbe:
             inverter_count=caps.inverter_count,
             endpoints=tuple((e.path, e.available) for e in caps.endpoints),
         )
+
+    def describes(self, info: GatewayInfo) -> bool:
+        """The same gateway (serial), on the same firmware."""
+        return (info.serial, info.firmware) == (self.serial, self.firmware)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,37 +114,25 @@ class ProbeMemory:
         self._path = state_dir / FILE_NAME
         self._host = host
         self._log = logger
-        self._remembered: RememberedProbe | None = None
+        self._remembered: RememberedProbe | None = None  # None: nothing usable (see capabilities)
         self._fresh: GatewayCapabilities | None = None  # a full probe not used yet (see recheck)
-        self.unverified = False  # the capabilities in use come from memory: recheck them
+        self.unverified = False  # the capabilities in use come from memory or the quick probe: recheck
+        self.partial = False  # ... from the quick probe: only the fast endpoint is known
 
     async def capabilities(self, transport: Transport) -> GatewayCapabilities:
-        """The remembered capabilities when the gateway's serial and firmware still match, else probed."""
-        fresh, self._fresh, self.unverified = self._fresh, None, False
+        """The remembered capabilities when the gateway's serial and firmware still match, else the
+        quick probe's (``partial``)."""
+        fresh, self._fresh = self._fresh, None
+        self.unverified = self.partial = False
         if fresh is not None:
             return fresh
-        remembered = self._remembered = self._remembered or self._load()
+        remembered = self._remembered or self._load()
+        info = await read_info(transport)
+        self._remembered = None
+        if remembered is not None and remembered.describes(info):
+            self._remembered, self.unverified = remembered, True
+            return await _from_memory(transport, info, remembered)
         if remembered is not None:
-            info = await read_info(transport)
-            if (info.serial, info.firmware) == (remembered.serial, remembered.firmware):
-                meter_config = (
-                    await meters.read_meter_config(transport)
-                    if (meters.METERS_PATH, True) in remembered.endpoints
-                    else None
-                )
-                self.unverified = True
-                return GatewayCapabilities(
-                    info=info,
-                    firmware_supported=remembered.firmware_supported,
-                    cts=meter_config.cts if meter_config else (),
-                    phase_mode=remembered.phase_mode,
-                    phase_count=remembered.phase_count,
-                    iq_battery_count=remembered.iq_battery_count,
-                    acb_count=remembered.acb_count,
-                    inverter_count=remembered.inverter_count,
-                    endpoints=tuple(EndpointStatus(path, ok) for path, ok in remembered.endpoints),
-                    readings=GatewayReadings(info=info, meter_config=meter_config),
-                )
             self._log.info(
                 "gateway %s firmware %s, remembered %s %s: probing it again",
                 info.serial,
@@ -147,19 +140,32 @@ class ProbeMemory:
                 remembered.serial,
                 remembered.firmware,
             )
-        return self._save(await probe(transport))
+        caps = await quick_probe(transport, info)
+        self.unverified = self.partial = True
+        return caps
 
-    async def recheck(self, transport: Transport) -> tuple[GatewayCapabilities, bool]:
-        """Probe fully: the capabilities, and whether the gateway answers as remembered (if not, the
-        next ``capabilities`` call returns these without probing again)."""
+    async def recheck(
+        self, transport: Transport, in_use: GatewayCapabilities
+    ) -> tuple[GatewayCapabilities, bool]:
+        """Probe fully: the capabilities, and whether polling goes on as it is (the gateway answers as
+        remembered; after the quick probe, the same fast endpoint). If not, the next ``capabilities``
+        call returns these without probing again."""
         self.unverified = False
-        used = self._remembered
+        used = self._remembered  # None after the quick probe
         caps = self._save(await probe(transport))
-        if self._remembered == used:
-            return caps, True
-        self._log.warning("the gateway no longer answers as at the last start: polling it as it does now")
-        self._fresh = caps
-        return caps, False
+        if used is None:
+            same = caps.fast_path == in_use.fast_path
+            if not same:
+                self._log.info("the full probe says to poll %s, not %s", caps.fast_path, in_use.fast_path)
+        else:
+            same = self._remembered == used
+            if not same:
+                self._log.warning(
+                    "the gateway no longer answers as at the last start: polling it as it does now"
+                )
+        if not same:
+            self._fresh = caps
+        return caps, same
 
     def _load(self) -> RememberedProbe | None:
         try:
@@ -182,6 +188,29 @@ class ProbeMemory:
         except OSError as err:
             self._log.warning("cannot remember the gateway probe in %s: %s", self._path, err.strerror)
         return caps
+
+
+async def _from_memory(
+    transport: Transport, info: GatewayInfo, remembered: RememberedProbe
+) -> GatewayCapabilities:
+    """The remembered capabilities with the CT configuration read now (it is not remembered)."""
+    meter_config = (
+        await meters.read_meter_config(transport)
+        if (meters.METERS_PATH, True) in remembered.endpoints
+        else None
+    )
+    return GatewayCapabilities(
+        info=info,
+        firmware_supported=remembered.firmware_supported,
+        cts=meter_config.cts if meter_config else (),
+        phase_mode=remembered.phase_mode,
+        phase_count=remembered.phase_count,
+        iq_battery_count=remembered.iq_battery_count,
+        acb_count=remembered.acb_count,
+        inverter_count=remembered.inverter_count,
+        endpoints=tuple(EndpointStatus(path, ok) for path, ok in remembered.endpoints),
+        readings=GatewayReadings(info=info, meter_config=meter_config),
+    )
 
 
 def with_probe_readings(current: GatewayReadings, probed: GatewayReadings) -> GatewayReadings:

@@ -1,13 +1,20 @@
-"""Which outputs a configuration asks for (each output's engineer adds its own line here)."""
+"""Which outputs a configuration asks for (each output's engineer adds its own line here).
+
+Each output's module is imported when the configuration asks for it (aiomqtt alone is a tenth of the
+daemon's start-up).
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from .bus import Output
-from .jeedom import JeedomOutput
-from .mqtt import ControlPort, MqttOutput, MqttSettings
+
+if TYPE_CHECKING:
+    from .jeedom import JeedomOutput
+    from .mqtt import ControlPort, MqttSettings
 
 
 def build_outputs(
@@ -15,6 +22,8 @@ def build_outputs(
 ) -> list[Output]:
     outputs: list[Output] = []
     if config.publish.mqtt is not None:
+        from .mqtt import MqttOutput  # noqa: PLC0415
+
         outputs.append(MqttOutput(mqtt_settings(config), control=control, logger=logger))
     if (jeedom := jeedom_output(config, logger)) is not None:
         outputs.append(jeedom)
@@ -26,6 +35,8 @@ def jeedom_output(config: Config, logger: logging.Logger) -> JeedomOutput | None
     apikey = section.apikey_value() if section else None
     if section is None or apikey is None:
         return None
+    from .jeedom import JeedomOutput  # noqa: PLC0415
+
     return JeedomOutput(
         url=section.url,
         apikey=apikey.get_secret_value(),
@@ -36,6 +47,8 @@ def jeedom_output(config: Config, logger: logging.Logger) -> JeedomOutput | None
 
 
 def mqtt_settings(config: Config) -> MqttSettings:
+    from .mqtt import MqttSettings  # noqa: PLC0415
+
     mqtt = config.publish.mqtt
     assert mqtt is not None
     password = mqtt.password_value()
