@@ -1,6 +1,7 @@
 """The history store: every tick, its downsampled series, inverter reports, events and daemon state.
 
-``History`` is the thin async adapter; the maths lives in downsample.py and resolution.py.
+``History`` is the thin async adapter; the maths lives in downsample.py, open_buckets.py (one fold
+per tick for the three series) and resolution.py.
 Writes are batched (SD cards wear out): ticks, open buckets and inverter reports wait in memory
 (batch.py) and go in one transaction every ``flush_interval_s``, when a bucket closes, with any
 state or event write, on ``flush()`` and at ``close()`` (the open 15 min and day buckets only every
