@@ -12,6 +12,13 @@ again every 15 ticks, like slow loops. Prints microseconds per tick per stage (b
 ``--stages`` stops after the named stage: under callgrind, the instructions of a stage per tick are the
 difference between two runs (``--stages none`` renders only) divided by ``ticks``, repeatable to a few
 parts per thousand even on a loaded machine.
+
+``--stages daemon`` runs, after the parse, the daemon's own fast-tick handler instead (``Daemon`` with
+the default configuration, its state in a temporary folder, no web server nor gateway loop): merge,
+account, then everything after accounting (history append with the kept energy state, the outputs bus
+and what the configuration runs on it). Its instructions minus those of ``--stages account`` are the
+side after accounting; ``--outputs`` adds a Jeedom output (no server behind it) and ``--control`` a
+controller stage, to see what they cost per tick.
 """
 
 from __future__ import annotations
@@ -24,8 +31,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from enphase_secure.config import parse_config
+from enphase_secure.control.state import ControllerState
+from enphase_secure.daemon.service import Daemon
 from enphase_secure.energy.merge import GatewayReadings, merge_snapshot
 from enphase_secure.energy.site import SiteEnergy, account
 from enphase_secure.energy.snapshot import Snapshot
@@ -37,7 +48,7 @@ from enphase_secure.gateway.probe import probe
 from enphase_secure.simulator.live import LiveSource, load_scenario_source
 from enphase_secure.storage import HistorySettings, open_history
 
-STAGES = ("none", "parse", "merge", "account", "append")
+STAGES = ("none", "parse", "merge", "account", "append", "daemon")
 ZONE = "Europe/Paris"
 SLOW_EVERY = 15
 MAX_GAP_S = 5.0
@@ -97,7 +108,7 @@ async def run(
     """Each stage's total nanoseconds over ``steps``, up to ``last_stage``."""
     upto = STAGES.index(last_stage)
     zone = ZoneInfo(ZONE)
-    spent = dict.fromkeys(STAGES[1:], 0)
+    spent = dict.fromkeys(STAGES[1 : STAGES.index("append") + 1], 0)
     site = SiteEnergy()
     readings = first
     settings = HistorySettings(timezone=ZONE)
@@ -130,16 +141,75 @@ async def run(
     return spent
 
 
+def _daemon(folder: Path, now: list[datetime], *, outputs: bool, control: bool) -> Daemon:
+    data: dict[str, Any] = {
+        "gateway": {"host": "127.0.0.1:9", "token_mode": "manual", "token": "x"},
+        "site": {"timezone": ZONE},
+        "storage": {"state_dir": str(folder)},
+    }
+    if outputs:
+        data["publish"] = {"jeedom": {"url": "http://127.0.0.1:9", "apikey": "benchmark"}}
+    if control:
+        relay = {"command": {"argv": ["true"]}}
+        data["control"] = {"stages": [{"name": "heater", "load_w": 2000, "on": relay, "off": relay}]}
+    return Daemon(parse_config(data), clock=lambda: now[0])
+
+
+async def run_daemon(
+    first: GatewayReadings,
+    steps: list[tuple[datetime, bytes, GatewayReadings | None]],
+    folder: Path,
+    *,
+    outputs: bool,
+    control: bool,
+    timer: Callable[[], int] = time.perf_counter_ns,
+) -> dict[str, int]:
+    """The parse and the daemon's fast-tick handler (``_on_fast``), as its gateway loop calls them."""
+    now = [steps[0][0]]
+    daemon = _daemon(folder, now, outputs=outputs, control=control)
+    spent = {"parse": 0, "daemon": 0}
+    await daemon._open_history()
+    await daemon._restore_state()
+    daemon._energy_state.keep(daemon._site_state)
+    await daemon._start_outputs()
+    if control:
+        await daemon._start_control(ControllerState())
+    readings = first
+    try:
+        for at, body, slow in steps:
+            if slow is not None:
+                readings = replace(readings, inverters=slow.inverters, ensemble_power=slow.ensemble_power)
+            now[0] = at
+            t0 = timer()
+            readings = replace(readings, meter_readings=MeterReadings.from_json(body))
+            t1 = timer()
+            daemon._gateway.readings = readings
+            await daemon._on_fast(None)
+            await asyncio.sleep(0)  # the outputs' tasks take the update
+            spent["parse"] += t1 - t0
+            spent["daemon"] += timer() - t1
+    finally:
+        await daemon._stop_control()
+        await daemon._stop_outputs()
+        await daemon._storage.close()
+    return spent
+
+
 async def main_async(args: argparse.Namespace) -> None:
     first, steps = await prepare(args.scenario, args.ticks)
     best: dict[str, int] = {}
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as folder:
-            spent = await run(first, steps, args.stages, Path(folder))
+            if args.stages == "daemon":
+                spent = await run_daemon(
+                    first, steps, Path(folder), outputs=args.outputs, control=args.control
+                )
+            else:
+                spent = await run(first, steps, args.stages, Path(folder))
         best = spent if not best else {k: min(v, best[k]) for k, v in spent.items()}
     if args.stages == "none":
         return
-    shown = STAGES[1 : STAGES.index(args.stages) + 1]
+    shown = list(best) if args.stages == "daemon" else STAGES[1 : STAGES.index(args.stages) + 1]
     print(
         f"tick profile: scenario {args.scenario}, {args.ticks} ticks across a local midnight, "
         f"best of {args.rounds}"
@@ -155,6 +225,8 @@ def main() -> None:
     parser.add_argument("--scenario", default="three-phase-battery")
     parser.add_argument("--stages", choices=STAGES, default="append", help="stop after this stage")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--outputs", action="store_true", help="daemon stage: with a Jeedom output")
+    parser.add_argument("--control", action="store_true", help="daemon stage: with a controller stage")
     asyncio.run(main_async(parser.parse_args()))
 
 

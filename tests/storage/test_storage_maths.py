@@ -11,9 +11,9 @@ from storage_snapshots import make_snapshot
 from enphase_secure.errors import StorageError, UnknownHistoryFieldError
 from enphase_secure.storage import Resolution, Retention, redact_url
 from enphase_secure.storage.connect import default_history_url, sqlite_path
-from enphase_secure.storage.downsample import Bucket, GaugeStats, bucket_from_row, bucket_row, fold, merge
+from enphase_secure.storage.downsample import Bucket, bucket_from_row, bucket_row, fold, merge
 from enphase_secure.storage.fields import COUNTERS, FIELDS, GAUGES, encode_snapshot, field_specs
-from enphase_secure.storage.resolution import bucket_start, pick_resolution
+from enphase_secure.storage.resolution import AGGREGATES, BucketStarts, bucket_start, pick_resolution
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -51,7 +51,7 @@ def test_fold_gives_exact_mean_min_max_and_last_counter() -> None:
         bucket = fold(bucket, 60, _values(power, lifetime))
     assert bucket is not None
     assert bucket.ticks == 4
-    assert bucket.gauges[PRODUCTION] == GaugeStats(n=3, total=380, low=-20, high=300)
+    assert bucket.gauges[PRODUCTION] == (3, 380, -20, 300)
     assert bucket.counters[LIFETIME] == 5004
     assert bucket.gauges[PRODUCTION + 1] is None  # a field never seen in the bucket
 
@@ -61,7 +61,7 @@ def test_fold_starts_a_new_bucket_and_ignores_late_ticks() -> None:
     second = fold(first, 120, _values(200))
     assert second.start == 120
     assert second.ticks == 1
-    assert second.gauges[PRODUCTION] == GaugeStats(1, 200, 200, 200)
+    assert second.gauges[PRODUCTION] == (1, 200, 200, 200)
     assert second.counters[LIFETIME] is None
     assert fold(second, 60, _values(999)) is second
 
@@ -101,6 +101,18 @@ def test_bucket_starts_and_local_days_across_dst() -> None:
     assert day == int(datetime(2026, 3, 28, 23, 0, tzinfo=UTC).timestamp())
     next_day = bucket_start(t + timedelta(days=1), Resolution.ONE_DAY, PARIS)
     assert next_day - day == 23 * 3600
+
+
+@pytest.mark.parametrize("zone", [PARIS, ZoneInfo("America/New_York"), ZoneInfo("Australia/Lord_Howe")])
+def test_bucket_starts_of_tick_after_tick_are_bucket_start(zone: ZoneInfo) -> None:
+    starts = BucketStarts(zone)
+    # across both DST changes of 2026 in each zone, 7 min 13 s apart, then the clock set back 2 days
+    times = [datetime(2026, 3, 6, tzinfo=UTC) + timedelta(seconds=433 * n) for n in range(7000)]
+    times += [datetime(2026, 10, 24, 20, tzinfo=UTC) + timedelta(seconds=433 * n) for n in range(3000)]
+    times += [times[-1] - timedelta(days=2, seconds=1), times[-1]]
+    for time in times:
+        expected = tuple(bucket_start(time, resolution, zone) for resolution in AGGREGATES)
+        assert starts.of(time) == expected, time
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ..energy.daycounters import DayCounters
+from ..energy.inverter_estimate import InverterEstimates
 from ..energy.site import SiteEnergy
 from ..errors import EnphaseSecureError
 from .storage_guard import StorageGuard
@@ -34,9 +35,8 @@ def counters_marker(counters: DayCounters) -> tuple[object, ...]:
     )
 
 
-def site_marker(serial: str | None, site: SiteEnergy) -> tuple[object, ...]:
-    reports = tuple((inverter, d.day, d.last_report_at) for inverter, d in site.inverters.inverters.items())
-    return serial, counters_marker(site.counters), reports
+def reports_marker(inverters: InverterEstimates) -> tuple[object, ...]:
+    return tuple((inverter, d.day, d.last_report_at) for inverter, d in inverters.inverters.items())
 
 
 class EnergyStateStore:
@@ -80,5 +80,13 @@ class EnergyStateStore:
             serial, site = current()
             return {"serial": serial, "grid": site.grid.to_json()}
 
-        self._storage.keep_state(SITE_STATE_KEY, whole, marker=lambda: site_marker(*current()))
+        reports: list[tuple[InverterEstimates, tuple[object, ...]]] = []  # the last one, on identity
+
+        def marker() -> tuple[object, ...]:
+            serial, site = current()
+            if not reports or reports[0][0] is not site.inverters:  # a new value once a report came
+                reports[:] = [(site.inverters, reports_marker(site.inverters))]
+            return serial, counters_marker(site.counters), reports[0][1]
+
+        self._storage.keep_state(SITE_STATE_KEY, whole, marker=marker)
         self._storage.keep_state(GRID_STATE_KEY, grid)

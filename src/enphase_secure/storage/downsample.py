@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from .fields import COUNTERS, GAUGES
 
 StoredValues = Sequence[int | None]
 
 
-class GaugeStats(NamedTuple):  # a tuple, not a dataclass: ~60 are made per tick
-    n: int  # ticks with a value (``count`` would hide tuple.count)
-    total: int
-    low: int
-    high: int
+GaugeStats = tuple[int, int, int, int]
+"""Ticks with a value, their sum, min and max: a plain tuple, ~60 are made per tick."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +25,9 @@ class Bucket:
     ticks: int
     gauges: tuple[GaugeStats | None, ...]
     counters: tuple[int | None, ...]
+
+
+_GAUGE_COUNT = len(GAUGES)
 
 
 def _empty(start: int) -> Bucket:
@@ -40,23 +39,27 @@ def fold(bucket: Bucket | None, start: int, values: StoredValues) -> Bucket:
     if bucket is not None and start < bucket.start:
         return bucket
     current = bucket if bucket is not None and bucket.start == start else _empty(start)
-    gauge_values = values[: len(GAUGES)]
-    counter_values = values[len(GAUGES) :]
-    gauges: list[GaugeStats | None] = []
-    for stats, value in zip(current.gauges, gauge_values, strict=True):
-        if value is None:
-            gauges.append(stats)
-        elif stats is None:
-            gauges.append(GaugeStats(1, value, value, value))
-        else:
-            count, total, low, high = stats
-            low = low if low < value else value
-            high = high if high > value else value
-            gauges.append(GaugeStats(count + 1, total + value, low, high))
-    counters = tuple(
-        last if value is None else value for last, value in zip(current.counters, counter_values, strict=True)
+    gauges = tuple(
+        [
+            stats
+            if value is None
+            else (1, value, value, value)
+            if stats is None
+            else (
+                stats[0] + 1,
+                stats[1] + value,
+                stats[2] if stats[2] < value else value,
+                stats[3] if stats[3] > value else value,
+            )
+            for stats, value in zip(current.gauges, values[:_GAUGE_COUNT], strict=True)
+        ]
     )
-    return Bucket(start, current.ticks + 1, tuple(gauges), counters)
+    counters = tuple(values[_GAUGE_COUNT:])
+    if None in counters:  # a counter unknown at this tick keeps its last value
+        counters = tuple(
+            [last if value is None else value for last, value in zip(current.counters, counters, strict=True)]
+        )
+    return Bucket(start, current.ticks + 1, gauges, counters)
 
 
 def merge(earlier: Bucket | None, later: Bucket, start: int) -> Bucket:
@@ -65,11 +68,7 @@ def merge(earlier: Bucket | None, later: Bucket, start: int) -> Bucket:
     if earlier is None:
         return Bucket(start, later.ticks, later.gauges, later.counters)
     gauges = tuple(
-        a
-        if b is None
-        else b
-        if a is None
-        else GaugeStats(a.n + b.n, a.total + b.total, min(a.low, b.low), max(a.high, b.high))
+        a if b is None else b if a is None else (a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3]))
         for a, b in zip(earlier.gauges, later.gauges, strict=True)
     )
     counters = tuple(a if b is None else b for a, b in zip(earlier.counters, later.counters, strict=True))
@@ -99,7 +98,7 @@ def bucket_from_row(row: Sequence[int | None]) -> Bucket:
     for index in range(len(GAUGES)):
         count, total, low, high = row[2 + 4 * index : 6 + 4 * index]
         if count and total is not None and low is not None and high is not None:
-            gauges.append(GaugeStats(count, total, low, high))
+            gauges.append((count, total, low, high))
         else:
             gauges.append(None)
     counters = tuple(row[2 + 4 * len(GAUGES) :])

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from operator import attrgetter
+from typing import Any
 
-from ..energy.snapshot import EnergyFlow, Snapshot
+from ..energy.snapshot import Snapshot
 from ..errors import UnknownHistoryFieldError
+
+Read = Callable[[Snapshot], float | None]
 
 
 class FieldKind(Enum):
@@ -25,21 +29,17 @@ class FieldSpec:
     name: str
     kind: FieldKind
     quantum: float
-    read: Callable[[Snapshot], float | None]
+    source: str | Read
+    """Where the value is in a Snapshot: an attribute path (``grid.import_w``; one under ``storage`` is
+    None without a battery), or a function for what no path says."""
+    phase: int | None = None
+    """With a path to a tuple of phases: this item of it (None where the site has fewer phases)."""
 
     def encode(self, value: float | None) -> int | None:
         return None if value is None else round(value / self.quantum)
 
     def decode(self, stored: float | None) -> float | None:
         return None if stored is None else stored * self.quantum
-
-
-def _phase(flow: Callable[[Snapshot], EnergyFlow], index: int) -> Callable[[Snapshot], float | None]:
-    def read(snapshot: Snapshot) -> float | None:
-        phases = flow(snapshot).phases_w
-        return phases[index] if index < len(phases) else None
-
-    return read
 
 
 def _first_meter_voltage_v(snapshot: Snapshot) -> float | None:
@@ -50,74 +50,48 @@ def _first_meter_frequency_hz(snapshot: Snapshot) -> float | None:
     return next((m.frequency_hz for m in snapshot.meters if m.frequency_hz is not None), None)
 
 
-def _flow_fields(prefix: str, flow: Callable[[Snapshot], EnergyFlow]) -> list[FieldSpec]:
+def _flow_fields(prefix: str, flow: str) -> list[FieldSpec]:
     return [
-        FieldSpec(f"{prefix}_w", FieldKind.GAUGE, 1.0, lambda s: flow(s).power_w),
-        *(FieldSpec(f"{prefix}_phase{i + 1}_w", FieldKind.GAUGE, 1.0, _phase(flow, i)) for i in range(3)),
+        FieldSpec(f"{prefix}_w", FieldKind.GAUGE, 1.0, f"{flow}.power_w"),
+        *(
+            FieldSpec(f"{prefix}_phase{i + 1}_w", FieldKind.GAUGE, 1.0, f"{flow}.phases_w", i)
+            for i in range(3)
+        ),
     ]
 
 
 GAUGES: tuple[FieldSpec, ...] = (
-    *_flow_fields("production", lambda s: s.production),
-    *_flow_fields("consumption", lambda s: s.consumption),
-    *_flow_fields("net_consumption", lambda s: s.net_consumption),
-    FieldSpec("grid_import_w", FieldKind.GAUGE, 1.0, lambda s: s.grid.import_w),
-    FieldSpec("grid_export_w", FieldKind.GAUGE, 1.0, lambda s: s.grid.export_w),
-    FieldSpec("storage_w", FieldKind.GAUGE, 1.0, lambda s: s.storage.power_w if s.storage else None),
-    FieldSpec("storage_soc_pct", FieldKind.GAUGE, 0.1, lambda s: s.storage.soc_pct if s.storage else None),
-    FieldSpec(
-        "storage_available_wh",
-        FieldKind.GAUGE,
-        1.0,
-        lambda s: s.storage.available_wh if s.storage else None,
-    ),
+    *_flow_fields("production", "production"),
+    *_flow_fields("consumption", "consumption"),
+    *_flow_fields("net_consumption", "net_consumption"),
+    FieldSpec("grid_import_w", FieldKind.GAUGE, 1.0, "grid.import_w"),
+    FieldSpec("grid_export_w", FieldKind.GAUGE, 1.0, "grid.export_w"),
+    FieldSpec("storage_w", FieldKind.GAUGE, 1.0, "storage.power_w"),
+    FieldSpec("storage_soc_pct", FieldKind.GAUGE, 0.1, "storage.soc_pct"),
+    FieldSpec("storage_available_wh", FieldKind.GAUGE, 1.0, "storage.available_wh"),
     FieldSpec("voltage_v", FieldKind.GAUGE, 0.1, _first_meter_voltage_v),
     FieldSpec("frequency_hz", FieldKind.GAUGE, 0.01, _first_meter_frequency_hz),
     # schema version 3: the gateway's own consumption beside the house's, the battery's two directions
-    FieldSpec("consumption_gateway_w", FieldKind.GAUGE, 1.0, lambda s: s.gateway_consumption.power_w),
-    FieldSpec("storage_charge_w", FieldKind.GAUGE, 1.0, lambda s: s.storage.charge_w if s.storage else None),
-    FieldSpec(
-        "storage_discharge_w", FieldKind.GAUGE, 1.0, lambda s: s.storage.discharge_w if s.storage else None
-    ),
+    FieldSpec("consumption_gateway_w", FieldKind.GAUGE, 1.0, "gateway_consumption.power_w"),
+    FieldSpec("storage_charge_w", FieldKind.GAUGE, 1.0, "storage.charge_w"),
+    FieldSpec("storage_discharge_w", FieldKind.GAUGE, 1.0, "storage.discharge_w"),
 )
 
 COUNTERS: tuple[FieldSpec, ...] = (
-    FieldSpec("production_lifetime_wh", FieldKind.COUNTER, 1.0, lambda s: s.production.lifetime_wh),
-    FieldSpec("consumption_lifetime_wh", FieldKind.COUNTER, 1.0, lambda s: s.consumption.lifetime_wh),
-    FieldSpec("grid_import_lifetime_wh", FieldKind.COUNTER, 1.0, lambda s: s.grid.import_lifetime_wh),
-    FieldSpec("grid_export_lifetime_wh", FieldKind.COUNTER, 1.0, lambda s: s.grid.export_lifetime_wh),
-    FieldSpec("production_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.production.today_wh),
-    FieldSpec("consumption_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.consumption.today_wh),
-    FieldSpec("grid_import_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.grid.import_today_wh),
-    FieldSpec("grid_export_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.grid.export_today_wh),
+    FieldSpec("production_lifetime_wh", FieldKind.COUNTER, 1.0, "production.lifetime_wh"),
+    FieldSpec("consumption_lifetime_wh", FieldKind.COUNTER, 1.0, "consumption.lifetime_wh"),
+    FieldSpec("grid_import_lifetime_wh", FieldKind.COUNTER, 1.0, "grid.import_lifetime_wh"),
+    FieldSpec("grid_export_lifetime_wh", FieldKind.COUNTER, 1.0, "grid.export_lifetime_wh"),
+    FieldSpec("production_today_wh", FieldKind.COUNTER, 1.0, "production.today_wh"),
+    FieldSpec("consumption_today_wh", FieldKind.COUNTER, 1.0, "consumption.today_wh"),
+    FieldSpec("grid_import_today_wh", FieldKind.COUNTER, 1.0, "grid.import_today_wh"),
+    FieldSpec("grid_export_today_wh", FieldKind.COUNTER, 1.0, "grid.export_today_wh"),
     # schema version 3
-    FieldSpec(
-        "consumption_gateway_today_wh", FieldKind.COUNTER, 1.0, lambda s: s.gateway_consumption.today_wh
-    ),
-    FieldSpec(
-        "storage_charged_today_wh",
-        FieldKind.COUNTER,
-        1.0,
-        lambda s: s.storage.charged_today_wh if s.storage else None,
-    ),
-    FieldSpec(
-        "storage_discharged_today_wh",
-        FieldKind.COUNTER,
-        1.0,
-        lambda s: s.storage.discharged_today_wh if s.storage else None,
-    ),
-    FieldSpec(
-        "storage_charged_lifetime_wh",
-        FieldKind.COUNTER,
-        1.0,
-        lambda s: s.storage.charged_lifetime_wh if s.storage else None,
-    ),
-    FieldSpec(
-        "storage_discharged_lifetime_wh",
-        FieldKind.COUNTER,
-        1.0,
-        lambda s: s.storage.discharged_lifetime_wh if s.storage else None,
-    ),
+    FieldSpec("consumption_gateway_today_wh", FieldKind.COUNTER, 1.0, "gateway_consumption.today_wh"),
+    FieldSpec("storage_charged_today_wh", FieldKind.COUNTER, 1.0, "storage.charged_today_wh"),
+    FieldSpec("storage_discharged_today_wh", FieldKind.COUNTER, 1.0, "storage.discharged_today_wh"),
+    FieldSpec("storage_charged_lifetime_wh", FieldKind.COUNTER, 1.0, "storage.charged_lifetime_wh"),
+    FieldSpec("storage_discharged_lifetime_wh", FieldKind.COUNTER, 1.0, "storage.discharged_lifetime_wh"),
 )
 
 FIELDS: tuple[FieldSpec, ...] = GAUGES + COUNTERS
@@ -133,6 +107,53 @@ def field_specs(names: str | Sequence[str]) -> tuple[FieldSpec, ...]:
     return tuple(_BY_NAME[name] for name in wanted)
 
 
+Shape = tuple[bool, int, int, int]  # a battery; how many phases production, consumption, net give
+_Plan = tuple[tuple[Callable[[Snapshot], Any] | None, int | None, float], ...]
+_PLANS: dict[Shape, _Plan] = {}
+
+
+def _shape(snapshot: Snapshot) -> Shape:
+    return (
+        snapshot.storage is not None,
+        len(snapshot.production.phases_w),
+        len(snapshot.consumption.phases_w),
+        len(snapshot.net_consumption.phases_w),
+    )
+
+
+def _plan(shape: Shape) -> _Plan:
+    """Per field, how a snapshot of this shape gives it: a read (None: the site has no such value)
+    and the item of a phase, as C-level attribute getters wherever a path says where it is."""
+    has_storage, *phase_counts = shape
+    phases = dict(zip(("production", "consumption", "net_consumption"), phase_counts, strict=True))
+    plan: list[tuple[Callable[[Snapshot], Any] | None, int | None, float]] = []
+    for spec in FIELDS:
+        source = spec.source
+        if not isinstance(source, str):
+            plan.append((source, None, spec.quantum))
+            continue
+        part = source.split(".")[0]
+        if (part == "storage" and not has_storage) or (
+            spec.phase is not None and spec.phase >= phases.get(part, 0)
+        ):
+            plan.append((None, None, spec.quantum))
+        else:
+            plan.append((attrgetter(source), spec.phase, spec.quantum))
+    return tuple(plan)
+
+
 def encode_snapshot(snapshot: Snapshot) -> tuple[int | None, ...]:
-    """The stored integers of every field of FIELDS, in that order."""
-    return tuple(spec.encode(spec.read(snapshot)) for spec in FIELDS)
+    """The stored integers of every field of FIELDS, in that order (``FieldSpec.encode`` of each)."""
+    shape = _shape(snapshot)
+    plan = _PLANS.get(shape)
+    if plan is None:
+        plan = _PLANS[shape] = _plan(shape)
+    return tuple(
+        [
+            None
+            if (value := None if read is None else read(snapshot) if phase is None else read(snapshot)[phase])
+            is None
+            else round(value / quantum)
+            for read, phase, quantum in plan
+        ]
+    )

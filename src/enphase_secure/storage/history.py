@@ -1,6 +1,7 @@
 """The history store: every tick, its downsampled series, inverter reports, events and daemon state.
 
-``History`` is the thin async adapter; the maths lives in downsample.py and resolution.py.
+``History`` is the thin async adapter; the maths lives in downsample.py, open_buckets.py (one fold
+per tick for the three series) and resolution.py.
 Writes are batched (SD cards wear out): ticks, open buckets and inverter reports wait in memory
 (batch.py) and go in one transaction every ``flush_interval_s``, when a bucket closes, with any
 state or event write, on ``flush()`` and at ``close()`` (the open 15 min and day buckets only every
@@ -37,10 +38,11 @@ from .batch import (
 )
 from .coarse import rebuild_coarse, rebuildable
 from .connect import open_backend
-from .downsample import Bucket, bucket_from_row, fold
+from .downsample import Bucket, bucket_from_row
 from .fields import FieldKind, FieldSpec, encode_snapshot, field_specs
+from .open_buckets import OpenBuckets
 from .records import Event, InverterReport, Point, Sample, Series
-from .resolution import AGGREGATES, Resolution, Retention, bucket_start, pick_resolution
+from .resolution import AGGREGATES, BucketStarts, Resolution, Retention, bucket_start, pick_resolution
 from .schema import AGGREGATE_TABLES, migrate
 
 
@@ -89,7 +91,7 @@ class History:
         self._zone = zone
         self._clock = clock
         self._lock = asyncio.Lock()
-        self._buckets: dict[Resolution, Bucket] = {}
+        self._open = OpenBuckets()
         self._last_raw_slot: int | None = None
         self._last_inverter_report_s: dict[str, int] = {}
         self._seen_inverter_report: dict[str, datetime] = {}  # last_report already looked at, by serial
@@ -99,6 +101,7 @@ class History:
         self._tick_ms: int | None = None  # time of the tick being appended (kept states' clock)
         self._coarse_written_ms: int | None = None  # tick time of the last write of the open buckets
         self._rebuildable = rebuildable(settings.retention)
+        self._bucket_starts = BucketStarts(zone)
 
     @property
     def url(self) -> str:
@@ -129,6 +132,7 @@ class History:
         """``statements``, the pending batch and the kept states that are due in one transaction (the
         batch stays pending on failure)."""
         pending = self._pending
+        self._take_open_buckets()
         if not pending and not statements:
             return
         time_ms = None if every_state else self._tick_ms
@@ -144,6 +148,11 @@ class History:
         for (_, kept), marker in zip(due, markers, strict=True):
             kept.written_marker, kept.written_ms = marker, self._tick_ms
 
+    def _take_open_buckets(self) -> None:
+        """The open coarse buckets as they stand into the pending batch (before it is written or read)."""
+        for resolution, bucket in self._open.unwritten():
+            self._pending.put_bucket(resolution, bucket, closes=None)
+
     def _held_buckets(self, time_ms: int | None) -> tuple[Resolution, ...]:
         """The open 15 min and day buckets change with every batch but can be rebuilt from the minute
         rows after a crash (coarse.py): rewritten only every ``coarse_interval_s`` (and when
@@ -156,18 +165,18 @@ class History:
 
     async def _resume(self) -> None:
         """Reload what ``append`` keeps in memory: the open buckets and the last raw and inverter times."""
+        stored: dict[Resolution, Bucket] = {}
         for resolution in AGGREGATES:
             rows = await self._backend.query(
                 f"SELECT {_AGGREGATE_SELECT_COLUMNS} FROM {AGGREGATE_TABLES[resolution.value]}"  # noqa: S608
                 " ORDER BY bucket DESC LIMIT 1"
             )
             if rows:
-                self._buckets[resolution] = bucket_from_row(rows[0])
-        for resolution, bucket in await rebuild_coarse(
-            self._backend, self._buckets, self._zone, self._rebuildable
-        ):
+                stored[resolution] = bucket_from_row(rows[0])
+        for resolution, bucket in await rebuild_coarse(self._backend, stored, self._zone, self._rebuildable):
             self._pending.put_bucket(resolution, bucket, closes=None)
-            self._buckets[resolution] = bucket
+            stored[resolution] = bucket
+        self._open.resume(stored)
         rows = await self._backend.query("SELECT max(time_ms) FROM tick")
         if rows and rows[0][0] is not None:
             self._last_raw_slot = self._raw_slot(int(rows[0][0]))
@@ -194,13 +203,10 @@ class History:
             pending.add_tick(time_ms, (time_ms, int(snapshot.staleness.stale), *values) if new_slot else None)
             self._last_raw_slot = raw_slot
             if not snapshot.staleness.stale:
-                for resolution in AGGREGATES:
-                    start = bucket_start(snapshot.time, resolution, self._zone)
-                    before = self._buckets.get(resolution)
-                    bucket = fold(before, start, values)
-                    if bucket is not before:
-                        self._buckets[resolution] = bucket
-                        pending.put_bucket(resolution, bucket, closes=before)
+                for resolution, bucket, before in self._open.add(
+                    values, self._bucket_starts.of(snapshot.time)
+                ):
+                    pending.put_bucket(resolution, bucket, closes=before)
             for report in self._new_inverter_reports(snapshot.inverters):
                 pending.reports.append(report)
                 self._last_inverter_report_s[report[0]] = report[1]
@@ -322,6 +328,7 @@ class History:
         columns = ", ".join(name for spec in specs for name in aggregate_names(spec))
         first, end_s = bucket_start(start, chosen, self._zone), -(-end_ms // 1000)
         async with self._lock:
+            self._take_open_buckets()
             stored = await self._backend.query(
                 f"SELECT bucket, ticks, {columns} FROM {AGGREGATE_TABLES[chosen.value]}"  # noqa: S608
                 " WHERE bucket >= ? AND bucket < ? ORDER BY bucket",

@@ -28,7 +28,9 @@ class Resolution(Enum):
 AGGREGATES: tuple[Resolution, ...] = (Resolution.ONE_MINUTE, Resolution.FIFTEEN_MINUTES, Resolution.ONE_DAY)
 
 _FIXED_STEP_S = {Resolution.ONE_MINUTE: 60, Resolution.FIFTEEN_MINUTES: 900}
+_MINUTE_S, _QUARTER_S = _FIXED_STEP_S[Resolution.ONE_MINUTE], _FIXED_STEP_S[Resolution.FIFTEEN_MINUTES]
 _NOMINAL_DAY_S = 86_400
+_INTO_NEXT_DAY = timedelta(hours=26)  # added to a local midnight (wall clock): 02:00 the next day
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,25 @@ def bucket_start(time: datetime, resolution: Resolution, zone: ZoneInfo) -> int:
         return int(datetime(local_day.year, local_day.month, local_day.day, tzinfo=zone).timestamp())
     step = _FIXED_STEP_S[resolution]
     return int(time.timestamp()) // step * step
+
+
+class BucketStarts:
+    """``bucket_start`` of every aggregate for one tick after another: the local day (a time zone
+    conversion) is computed again only when a tick falls outside the day of the one before."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self._zone = zone
+        self._day: tuple[int, int] = (0, 0)  # the local day last seen: its start and the next day's
+
+    def of(self, time: datetime) -> tuple[int, int, int]:
+        """The starts of the buckets of ``time``, in the order of AGGREGATES."""
+        epoch_s = int(time.timestamp())
+        day_start, next_day = self._day
+        if not day_start <= epoch_s < next_day:
+            day_start = bucket_start(time, Resolution.ONE_DAY, self._zone)
+            later = datetime.fromtimestamp(day_start, self._zone) + _INTO_NEXT_DAY
+            self._day = (day_start, bucket_start(later, Resolution.ONE_DAY, self._zone))
+        return epoch_s // _MINUTE_S * _MINUTE_S, epoch_s // _QUARTER_S * _QUARTER_S, day_start
 
 
 def step_s(resolution: Resolution, raw_interval_s: float) -> float:
