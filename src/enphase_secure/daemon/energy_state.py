@@ -17,6 +17,7 @@ from typing import Any
 
 from ..energy.daycounters import DayCounters
 from ..energy.inverter_estimate import InverterEstimates
+from ..energy.memo import last_call
 from ..energy.site import SiteEnergy
 from ..errors import EnphaseSecureError
 from .storage_guard import StorageGuard
@@ -80,13 +81,11 @@ class EnergyStateStore:
             serial, site = current()
             return {"serial": serial, "grid": site.grid.to_json()}
 
-        reports: list[tuple[InverterEstimates, tuple[object, ...]]] = []  # the last one, on identity
+        reports = last_call(reports_marker)  # a new estimates object only once a report came
 
         def marker() -> tuple[object, ...]:
             serial, site = current()
-            if not reports or reports[0][0] is not site.inverters:  # a new value once a report came
-                reports[:] = [(site.inverters, reports_marker(site.inverters))]
-            return serial, counters_marker(site.counters), reports[0][1]
+            return serial, counters_marker(site.counters), reports(site.inverters)
 
         self._storage.keep_state(SITE_STATE_KEY, whole, marker=marker)
         self._storage.keep_state(GRID_STATE_KEY, grid)
