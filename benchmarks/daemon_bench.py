@@ -153,11 +153,14 @@ async def wait_for_line(log: Path, pattern: str, proc: asyncio.subprocess.Proces
 
 
 @contextlib.asynccontextmanager
-async def subprocess_logged(log: Path, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`enphase-secure ARGS` with stdout+stderr to ``log``; SIGTERM at exit, SIGKILL if it lingers."""
+async def subprocess_logged(
+    log: Path, *args: str, launcher: Sequence[str] = ()
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`enphase-secure ARGS` (behind ``launcher``, e.g. valgrind) with stdout+stderr to ``log``;
+    SIGTERM at exit, SIGKILL if it lingers."""
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "enphase_secure.cli", *args, stdout=out, stderr=out
+            *launcher, sys.executable, "-m", "enphase_secure.cli", *args, stdout=out, stderr=out
         )
     try:
         yield proc
@@ -184,9 +187,11 @@ async def simulator_running(work: Path, scenario: str, *options: str) -> AsyncIt
 
 
 @contextlib.asynccontextmanager
-async def daemon_running(log: Path, config: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+async def daemon_running(
+    log: Path, config: Path, launcher: Sequence[str] = ()
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """`enphase-secure run -c CONFIG` logging to ``log``: the process and its API's URL."""
-    async with subprocess_logged(log, "run", "-c", str(config)) as daemon:
+    async with subprocess_logged(log, "run", "-c", str(config), launcher=launcher) as daemon:
         yield daemon, (await wait_for_line(log, r"API on (http://127\.0\.0\.1:\d+)", daemon))[1]
 
 
