@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from site_run import Run
 
-from enphase_secure.energy.day_figures import age_s_of
 from enphase_secure.energy.daycounters import CounterKind, CounterState, DayCounters, advance
 from enphase_secure.energy.inverter_estimate import InverterEstimates
 from enphase_secure.energy.site import Metering, SiteEnergy, account
-from enphase_secure.energy.snapshot import Snapshot
+from enphase_secure.energy.snapshot import Snapshot, age_s_of
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

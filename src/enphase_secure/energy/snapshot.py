@@ -7,7 +7,7 @@ Unknown values are ``None`` (null in JSON), never 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -224,9 +224,12 @@ class InverterState:
     ac_voltage_v: float | None = None
     ac_frequency_hz: float | None = None
     temperature_c: float | None = None
-    report_age_s: float | None = None
     reporting: bool = True
     """False when the last report is too old to stand for the inverter's power now."""
+
+    def report_age_s(self, now: datetime) -> float | None:
+        """Seconds from the last report to ``now`` (the snapshot's time), in tenths."""
+        return None if self.last_report is None else age_s_of(now - self.last_report)
 
     def aged(
         self,
@@ -234,7 +237,6 @@ class InverterState:
         power_w: float | None,
         today_wh: float | None,
         today_estimated: bool,
-        report_age_s: float | None,
         reporting: bool,
     ) -> InverterState:
         """``replace`` with the figures that change every tick, built directly (16+ inverters a tick)
@@ -254,14 +256,14 @@ class InverterState:
             self.ac_voltage_v,
             self.ac_frequency_hz,
             self.temperature_c,
-            report_age_s,
             reporting,
         )
         for put, value in zip(_INVERTER_SLOTS, values, strict=True):
             put(aged, value)
         return aged
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        """``now``: the snapshot's time, which the last report's age is counted to."""
         return {
             "serial": self.serial,
             "power_w": self.power_w,
@@ -275,12 +277,28 @@ class InverterState:
             "ac_voltage_v": self.ac_voltage_v,
             "ac_frequency_hz": self.ac_frequency_hz,
             "temperature_c": self.temperature_c,
-            "report_age_s": self.report_age_s,
+            "report_age_s": self.report_age_s(now),
             "reporting": self.reporting,
         }
 
 
 _INVERTER_SLOTS = tuple(getattr(InverterState, f.name).__set__ for f in fields(InverterState))
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def age_s_of(age: timedelta) -> float:
+    """``round(max(0.0, age.total_seconds()), 1)`` (16+ inverters a tick), in integers where exact.
+
+    The tenths nearest to ``us`` microseconds are ``(us + 50_000) // 100_000``, and the float division
+    by 10 rounds them as ``round`` does; ``total_seconds`` (``us / 10**6``) can land on either side of a
+    tenth and a half only when ``us`` ends in 50_000, where ``round`` reads the float itself."""
+    us = age // _MICROSECOND
+    if us <= 0:
+        return 0.0
+    tenths, rest = divmod(us + 50_000, 100_000)
+    if rest == 0 or us >= 10**15:  # beyond 31 years a float's error reaches the tenths
+        return round(age.total_seconds(), 1)
+    return tenths / 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +376,7 @@ class Snapshot:
             "net_consumption": self.net_consumption.to_json(),
             "grid": self.grid.to_json(),
             "storage": self.storage.to_json() if self.storage else None,
-            "inverters": [i.to_json() for i in self.inverters],
+            "inverters": [i.to_json(self.time) for i in self.inverters],
             "meters": [m.to_json() for m in self.meters],
             "stale": self.staleness.stale,
             "age_s": self.staleness.age_s,
