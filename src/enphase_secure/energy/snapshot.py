@@ -6,9 +6,11 @@ Unknown values are ``None`` (null in JSON), never 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
+
+from .frozen import set_directly
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,7 @@ class GatewayIdentity:
         return {"serial": self.serial, "firmware": self.firmware, "part_number": self.part_number}
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class EnergyFlow:
     """Production, total consumption or net consumption."""
@@ -48,6 +51,7 @@ class EnergyFlow:
         }
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class PhaseBalance:
     import_w: float | None
@@ -68,6 +72,7 @@ class PhaseBalance:
         }
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class GridEnergy:
     """Import/export energy as one metering method counts it ("gateway" counters or "balanced")."""
@@ -94,6 +99,7 @@ class GridEnergy:
         }
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class Grid:
     import_w: float | None = None
@@ -130,6 +136,7 @@ class Grid:
         }
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class GatewayConsumption:
     """The gateway's own "total consumption" (production + net): on a site with an AC-coupled battery
@@ -163,6 +170,7 @@ class BatteryUnitState:
         }
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class Storage:
     power_w: float | None
@@ -301,6 +309,7 @@ def age_s_of(age: timedelta) -> float:
     return tenths / 10
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class MeterState:
     eid: int
@@ -329,6 +338,7 @@ class MeterState:
         }
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class Staleness:
     """Which parts of a snapshot are not fresh, and since how long (seconds)."""
@@ -341,6 +351,7 @@ class Staleness:
         return {"stale": self.stale, "age_s": self.age_s, "reason": self.reason}
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     time: datetime
@@ -354,8 +365,8 @@ class Snapshot:
     storage: Storage | None
     inverters: tuple[InverterState, ...] = ()
     meters: tuple[MeterState, ...] = ()
-    staleness: Staleness = field(default_factory=Staleness)
-    gateway_consumption: GatewayConsumption = field(default_factory=GatewayConsumption)
+    staleness: Staleness = Staleness()
+    gateway_consumption: GatewayConsumption = GatewayConsumption()
     reading_time: datetime | None = None
     """The gateway's own time of the meter readings (their ``timestamp``): energy is integrated on it."""
 
