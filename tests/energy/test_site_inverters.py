@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from enphase_secure.daemon.stale import stale_snapshot
 from enphase_secure.energy.day_figures import INVERTER_SILENT_AFTER_S
 from enphase_secure.energy.merge import GatewayReadings, merge_snapshot
 from enphase_secure.energy.site import SiteEnergy, account
@@ -115,3 +116,13 @@ def test_the_published_inverters_stay_the_same_tuple_until_a_flag_flips_or_a_rep
     enriched, _ = account(state, snapshot, tz=PARIS, metering="gateway", max_gap_s=5.0)
     (inverter,) = enriched.inverters
     assert (inverter.power_w, inverter.today_wh, inverter.reporting) == (260, 910, True)  # a new report
+
+
+def test_while_the_gateway_is_unreachable_the_last_report_gets_older() -> None:
+    inverter, _ = accounted(SiteEnergy(), device_data(NOON - timedelta(minutes=3), 210, 1234), NOON)
+    last = merge_snapshot(GatewayReadings(), time=NOON.astimezone(UTC))
+    last = replace(last, inverters=(inverter,))
+    later = NOON + timedelta(minutes=10)
+    stale = stale_snapshot(last, now=later.astimezone(UTC), last_ok=NOON, reason="unreachable")
+    (published,) = stale.to_json()["inverters"]
+    assert (published["report_age_s"], published["power_w"]) == (780.0, None)  # as of the stale time
