@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from site_run import Run
 
-from enphase_secure.energy.day_figures import age_s_of
 from enphase_secure.energy.daycounters import CounterKind, CounterState, DayCounters, advance
 from enphase_secure.energy.inverter_estimate import InverterEstimates
 from enphase_secure.energy.site import Metering, SiteEnergy, account
-from enphase_secure.energy.snapshot import Snapshot
+from enphase_secure.energy.snapshot import Snapshot, age_s_of
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -242,3 +241,17 @@ def test_an_inverters_age_is_rounded_as_round_does(microseconds: int) -> None:
         age = timedelta(microseconds=us)
         expected = round(max(0.0, age.total_seconds()), 1)
         assert repr(age_s_of(age)) == repr(expected), us
+
+
+def test_readings_of_another_kind_are_never_kept_on_top_of_the_counters() -> None:
+    start = local(PARIS, 2025, 6, 21, 12)
+    kept = DayCounters.empty()
+    reference: dict[str, CounterState] = {}
+    for n, at in enumerate(times(start, 6, 1.0, {})):
+        kind = CounterKind.LIFETIME if n < 4 else CounterKind.DAILY  # the same counters, then daily
+        values = growing(n, at)
+        kept = kept.update(values, at, PARIS, kind=kind)
+        for key, value in values.items():
+            reference[key] = advance(reference.get(key), value, at, PARIS, kind=kind)
+        assert kept.counters == reference, n
+    assert {state.kind for state in kept.counters.values()} == {CounterKind.DAILY}

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from enphase_secure.daemon.stale import stale_snapshot
 from enphase_secure.energy.day_figures import INVERTER_SILENT_AFTER_S
 from enphase_secure.energy.merge import GatewayReadings, merge_snapshot
 from enphase_secure.energy.site import SiteEnergy, account
@@ -58,7 +59,7 @@ def test_device_data_gives_the_inverters_own_day_and_detail() -> None:
     inverter, _ = accounted(SiteEnergy(), device_data(NOON - timedelta(minutes=3), 210, 1234), NOON)
     assert (inverter.today_wh, inverter.today_estimated) == (1234, False)
     assert (inverter.dc_voltage_v, inverter.temperature_c, inverter.lifetime_wh) == (32.0, 40, 10_000.0)
-    assert (inverter.power_w, inverter.report_age_s, inverter.reporting) == (210, 180.0, True)
+    assert (inverter.power_w, inverter.report_age_s(NOON), inverter.reporting) == (210, 180.0, True)
 
 
 def test_without_device_data_today_is_estimated_and_unknown_after_a_mid_day_start() -> None:
@@ -79,8 +80,8 @@ def test_an_inverter_that_stopped_reporting_is_marked_not_shown_at_its_last_powe
     inverter, _ = accounted(SiteEnergy(), device_data(reported, 250, 900), NOON)
     assert inverter.power_w is None
     assert not inverter.reporting
-    assert inverter.report_age_s == INVERTER_SILENT_AFTER_S + 60
-    assert inverter.to_json()["reporting"] is False
+    assert inverter.report_age_s(NOON) == INVERTER_SILENT_AFTER_S + 60
+    assert inverter.to_json(NOON)["reporting"] is False
     assert inverter.today_wh == 900  # what it produced stays known
 
 
@@ -90,6 +91,38 @@ def test_aged_is_replace_of_the_tick_figures_keeping_every_other_field() -> None
     special.update(today_estimated=True, reporting=False)
     values = {f.name: special.get(f.name, float(n + 1)) for n, f in enumerate(fields(InverterState))}
     inverter = InverterState(**values)  # type: ignore[arg-type]
-    changes = {"power_w": None, "today_wh": 7.5, "today_estimated": False, "report_age_s": 12.3}
-    changes["reporting"] = True
+    changes = {"power_w": None, "today_wh": 7.5, "today_estimated": False, "reporting": True}
     assert inverter.aged(**changes) == replace(inverter, **changes)  # type: ignore[arg-type]
+
+
+def test_the_published_inverters_stay_the_same_tuple_until_a_flag_flips_or_a_report_comes() -> None:
+    reports = device_data(NOON - timedelta(minutes=44), 250, 900)
+    state, ticks = SiteEnergy(), []
+    for at_s in (0, 30, 60, 61, 62, 30):  # 45 min old at 60 s; the clock then set back to 30 s
+        at = NOON + timedelta(seconds=at_s)
+        snapshot = merge_snapshot(GatewayReadings(inverters=reports), time=at.astimezone(UTC))
+        enriched, state = account(state, snapshot, tz=PARIS, metering="gateway", max_gap_s=5.0)
+        ticks.append((enriched.inverters, enriched.to_json()["inverters"][0]))
+    ages = [published["report_age_s"] for _, published in ticks]
+    assert ages == [2640.0, 2670.0, 2700.0, 2701.0, 2702.0, 2670.0]  # grows tick by tick all the same
+    assert [published["reporting"] for _, published in ticks] == [True, True, True, False, False, True]
+    assert [published["power_w"] for _, published in ticks] == [250, 250, 250, None, None, 250]
+    tuples = [inverters for inverters, _ in ticks]
+    assert tuples[1] is tuples[0]  # nothing moved: the last tick's very tuple
+    assert tuples[4] is tuples[3]
+    assert tuples[3] is not tuples[2]
+    later = NOON + timedelta(seconds=63)
+    snapshot = merge_snapshot(GatewayReadings(inverters=device_data(later, 260, 910)), time=later)
+    enriched, _ = account(state, snapshot, tz=PARIS, metering="gateway", max_gap_s=5.0)
+    (inverter,) = enriched.inverters
+    assert (inverter.power_w, inverter.today_wh, inverter.reporting) == (260, 910, True)  # a new report
+
+
+def test_while_the_gateway_is_unreachable_the_last_report_gets_older() -> None:
+    inverter, _ = accounted(SiteEnergy(), device_data(NOON - timedelta(minutes=3), 210, 1234), NOON)
+    last = merge_snapshot(GatewayReadings(), time=NOON.astimezone(UTC))
+    last = replace(last, inverters=(inverter,))
+    later = NOON + timedelta(minutes=10)
+    stale = stale_snapshot(last, now=later.astimezone(UTC), last_ok=NOON, reason="unreachable")
+    (published,) = stale.to_json()["inverters"]
+    assert (published["report_age_s"], published["power_w"]) == (780.0, None)  # as of the stale time

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import timedelta
 
 import pytest
 from sample_updates import SITES, TOPICS, site
@@ -82,16 +83,13 @@ def moved(
     stale: bool | None = None,
     storage: bool = True,
 ) -> Update:
-    """The same site with a few figures changed."""
+    """The same site with a few figures changed (``age_s``: the inverter's report age, by the time)."""
     snapshot = update.snapshot
     inverter = snapshot.inverters[0]
-    inverter = dataclasses.replace(
-        inverter,
-        power_w=inverter.power_w if inverter_w is None else inverter_w,
-        report_age_s=inverter.report_age_s if age_s is None else age_s,
-    )
+    inverter = dataclasses.replace(inverter, power_w=inverter.power_w if inverter_w is None else inverter_w)
     snapshot = dataclasses.replace(
         snapshot,
+        time=snapshot.time if age_s is None else snapshot.time + timedelta(seconds=age_s),
         production=dataclasses.replace(
             snapshot.production, power_w=snapshot.production.power_w if power_w is None else power_w
         ),
@@ -118,7 +116,9 @@ def test_changes_at_once_the_site_every_interval_inverters_on_change() -> None:
     assert due(update, 0.0) == everything
     assert due(update, 1.0) == []  # nothing changed
     assert due(moved(update, power_w=700.0), 2.0) == ["site/state"]
-    assert due(moved(update, power_w=700.0, age_s=65.0), 3.0) == []  # an age alone: not even in a payload
+    aged = moved(update, power_w=700.0, age_s=65.0)
+    assert aged.document["inverters"][0]["report_age_s"] == 65.0
+    assert due(aged, 3.0) == []  # an age alone: not even in a payload
     # 10 s on: the site's topics again, unchanged (at least every interval); the inverter's is retained;
     # "online" again too, in case another instance with this serial said "offline" since
     assert due(moved(update, power_w=700.0), 10.5) == ["status", "live", "control/water_heater/state"]

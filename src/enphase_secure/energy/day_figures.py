@@ -35,6 +35,21 @@ DECIMALS = 3
 # Inverters report every 5-15 min: a report older than 3 of the longest periods no longer stands for
 # the inverter's power now (stopped, removed, or the night).
 INVERTER_SILENT_AFTER_S = 45 * 60.0
+_SILENT = timedelta(seconds=INVERTER_SILENT_AFTER_S)  # a reporting flag flips no sooner
+
+
+class InverterDays(NamedTuple):
+    """One tick's inverters: as merged, and as published (with their day figures and flags)."""
+
+    merged: tuple[InverterState, ...]
+    estimates: InverterEstimates
+    """Holds every report of ``merged``."""
+    today_wh: tuple[float | None, ...]
+    """Today of each of ``merged`` on the memo's day, from ``estimates`` where it has none of its own."""
+    published: tuple[InverterState, ...]
+    since: datetime
+    until: datetime | None
+    """``published`` stands from ``since`` until a reporting flag flips (None: none is reporting)."""
 
 
 class DayMemo(NamedTuple):
@@ -50,15 +65,12 @@ class DayMemo(NamedTuple):
     """Per counter of ``counting``: the energy of the finished days of its 7-day window."""
     rounded: Mapping[float, float]
     """Each value rounded at the tick before, by value."""
-    inverters_in: tuple[InverterState, ...] = ()
-    """The snapshot's inverters (as merged) whose reports ``estimates`` holds."""
-    estimates: InverterEstimates | None = None
-    inverter_days: tuple[float | None, ...] = ()
-    """Today of each of ``inverters_in`` on ``day``, from ``estimates`` where it has none of its own."""
+    inverters: InverterDays | None = None
 
     def holds_reports(self, inverters: tuple[InverterState, ...], estimates: InverterEstimates) -> bool:
         """``estimates`` has seen every report of ``inverters``: estimating them again changes nothing."""
-        return self.inverters_in is inverters and self.estimates is estimates
+        kept = self.inverters
+        return kept is not None and kept.merged is inverters and kept.estimates is estimates
 
 
 def _renewed(memo: DayMemo | None, counters: DayCounters, day: date) -> DayMemo:
@@ -71,14 +83,24 @@ def _renewed(memo: DayMemo | None, counters: DayCounters, day: date) -> DayMemo:
 
 
 def _inverter_days(
-    inverters: tuple[InverterState, ...], estimates: InverterEstimates, day: _Day, memo: DayMemo | None
-) -> tuple[float | None, ...]:
-    if memo is not None and memo.day == day.day and memo.holds_reports(inverters, estimates):
-        return memo.inverter_days
-    return tuple(
-        inv.today_wh if inv.today_wh is not None else day.round(estimates.today_wh_on(inv.serial, day.day))
-        for inv in inverters
-    )
+    snapshot: Snapshot, estimates: InverterEstimates, day: _Day, memo: DayMemo | None
+) -> InverterDays:
+    """The inverters of ``snapshot`` published; the last tick's very tuple while nothing in it moved
+    (the same reports and estimates, the same day, no reporting flag flipped)."""
+    merged, now, on = snapshot.inverters, snapshot.time, day.day
+    kept = memo.inverters if memo is not None and memo.day == on else None
+    if kept is not None and kept.merged is merged and kept.estimates is estimates:
+        if kept.since <= now and (kept.until is None or now < kept.until):
+            return kept
+        today_wh = kept.today_wh
+    else:
+        today_wh = tuple(
+            inv.today_wh if inv.today_wh is not None else day.round(estimates.today_wh_on(inv.serial, on))
+            for inv in merged
+        )
+    published = tuple(_with_estimate(inv, today, now) for inv, today in zip(merged, today_wh, strict=True))
+    flips = [inv.last_report + _SILENT for inv in published if inv.reporting and inv.last_report is not None]
+    return InverterDays(merged, estimates, today_wh, published, now, min(flips, default=None))
 
 
 @cache
@@ -432,10 +454,9 @@ def day_figures(
         )
     else:
         consumption = day.flow(snapshot.consumption, "consumption")
-    now = snapshot.time
-    todays = _inverter_days(snapshot.inverters, inverters, day, memo)
+    inverter_days = _inverter_days(snapshot, inverters, day, memo)
     enriched = Snapshot(
-        time=now,
+        time=snapshot.time,
         gateway=snapshot.gateway,
         phase_mode=snapshot.phase_mode,
         phase_count=snapshot.phase_count,
@@ -444,47 +465,24 @@ def day_figures(
         net_consumption=_net_flow(snapshot.net_consumption, in_force, phases, day),
         grid=grid,
         storage=_storage_days(snapshot.storage, day, grid_state),
-        inverters=tuple(
-            _with_estimate(inv, today, now) for inv, today in zip(snapshot.inverters, todays, strict=True)
-        ),
+        inverters=inverter_days.published,
         meters=snapshot.meters,
         staleness=snapshot.staleness,
         gateway_consumption=_gateway_consumption(snapshot, production, gateway, consumption, day),
         reading_time=snapshot.reading_time,
     )
     kept = day.memo
-    return enriched, DayMemo(
-        kept.base, kept.day, kept.counting, kept.weeks, day.rounded, snapshot.inverters, inverters, todays
-    )
-
-
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def age_s_of(age: timedelta) -> float:
-    """``round(max(0.0, age.total_seconds()), 1)`` (16+ inverters a tick), in integers where exact.
-
-    The tenths nearest to ``us`` microseconds are ``(us + 50_000) // 100_000``, and the float division
-    by 10 rounds them as ``round`` does; ``total_seconds`` (``us / 10**6``) can land on either side of a
-    tenth and a half only when ``us`` ends in 50_000, where ``round`` reads the float itself."""
-    us = age // _MICROSECOND
-    if us <= 0:
-        return 0.0
-    tenths, rest = divmod(us + 50_000, 100_000)
-    if rest == 0 or us >= 10**15:  # beyond 31 years a float's error reaches the tenths
-        return round(age.total_seconds(), 1)
-    return tenths / 10
+    return enriched, DayMemo(kept.base, kept.day, kept.counting, kept.weeks, day.rounded, inverter_days)
 
 
 def _with_estimate(inverter: InverterState, today_wh: float | None, now: datetime) -> InverterState:
     """Today (``today_wh``): the inverter's own figure where the gateway gives one, else the estimate
-    (flagged); the last report's age, and no power once the inverter has stopped reporting."""
-    age_s = None if inverter.last_report is None else age_s_of(now - inverter.last_report)
+    (flagged); no power once the inverter has stopped reporting."""
+    age_s = inverter.report_age_s(now)
     reporting = age_s is not None and age_s <= INVERTER_SILENT_AFTER_S
     return inverter.aged(
         power_w=inverter.power_w if reporting else None,
         today_wh=today_wh,
         today_estimated=inverter.today_estimated if inverter.today_wh is not None else True,
-        report_age_s=age_s,
         reporting=reporting,
     )

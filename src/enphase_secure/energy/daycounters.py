@@ -23,6 +23,7 @@ value that round-trips through JSON (``to_json`` / ``from_json``) so a restart l
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from enphase_secure.energy.local_days import day_starts_between, local_day, require_aware
+from enphase_secure.energy.memo import last_call
 from enphase_secure.energy.state_json import JsonObject
 from enphase_secure.errors import EnergyStateError
 
@@ -377,6 +379,13 @@ class DayCounters:
         at = require_aware(at, "day counter reading time")
         base, moved, moved_at = self.base, self.readings, self.read_at
         moved_on = moved_at is not None and at > moved_at and not day_starts_between(moved_at, at, tz)
+        if (  # the same counters as last time, each moved on again (nearly every tick): the loop's outcome
+            moved_on
+            and list(readings) == list(moved)
+            and _sole_kind(base) is kind
+            and all(map(operator.ge, readings.values(), moved.values()))
+        ):
+            return DayCounters(base, dict(readings), at)
         crosses: dict[datetime, bool] = {}
         kept: dict[str, float] = {}
         settled: dict[str, CounterState] | None = None
@@ -423,3 +432,10 @@ class DayCounters:
     def from_json(cls, value: object) -> DayCounters:
         entries = JsonObject.of(value, "day_counters").entries("counters")
         return cls({key: CounterState.from_json(obj.data, obj.where) for key, obj in entries.items()})
+
+
+@last_call  # the base changes at a new day or segment, readings come every second
+def _sole_kind(base: Mapping[str, CounterState]) -> CounterKind | None:
+    """The kind of every counter of ``base``; None if they differ."""
+    kinds = {state.kind for state in base.values()}
+    return kinds.pop() if len(kinds) == 1 else None

@@ -35,12 +35,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from enphase_secure.energy.frozen import set_directly
 from enphase_secure.energy.local_days import local_day, require_aware
 from enphase_secure.energy.state_json import JsonObject
 
 SECONDS_PER_HOUR = 3600.0
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class GridTick:
     """One reading of the grid: net power > 0 means importing."""
@@ -88,6 +90,7 @@ class GridTick:
         )
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class ImportExport:
     """Energy drawn from (import) and fed into (export) the grid, both >= 0."""
@@ -110,6 +113,7 @@ class ImportExport:
         return cls(obj.number("import_wh"), obj.number("export_wh"))
 
 
+@set_directly
 @dataclass(frozen=True, slots=True)
 class GridIntegrator:
     """Integrated import/export since the first tick; a value: ``integrate`` returns a new one."""
