@@ -23,7 +23,7 @@ T = TypeVar("T")
 REFUSED = "refused"
 
 
-def reads_flows(cts: tuple[CtConfig, ...]) -> bool:
+def _flow_ct_enabled(cts: tuple[CtConfig, ...]) -> bool:
     """A production or consumption CT is enabled: its readings are what the 1 s loop reads. Without one
     a gateway still answers them, with an empty list (no CT, 5.0.62) or its disabled CTs' noise
     (7.3.466_metered_disabled_cts, 8.2.4264_metered_noct): nothing the merge uses."""
@@ -64,7 +64,7 @@ class GatewayCapabilities:
     def fast_path(self) -> str:
         """The endpoint the 1 s loop reads, cheapest first: the CTs' readings, else the production totals
         of a gateway without CTs, else /production.json (always there, a second per read)."""
-        if reads_flows(self.cts) and self.answers(meters.READINGS_PATH):
+        if _flow_ct_enabled(self.cts) and self.answers(meters.READINGS_PATH):
             return meters.READINGS_PATH
         if self.answers(production.API_V1_PRODUCTION_PATH):
             return production.API_V1_PRODUCTION_PATH
@@ -175,7 +175,7 @@ async def quick_probe(transport: Transport, info: GatewayInfo) -> GatewayCapabil
     attempt = _Attempts(transport)
     meter_config = await attempt(meters.METERS_PATH, meters.read_meter_config)
     readings = GatewayReadings(info=info, meter_config=meter_config)
-    if meter_config is not None and reads_flows(meter_config.cts):
+    if meter_config is not None and _flow_ct_enabled(meter_config.cts):
         attempt.statuses.append(EndpointStatus(meters.READINGS_PATH, True))
     else:
         api_v1 = await attempt(production.API_V1_PRODUCTION_PATH, production.read_api_v1_production)
