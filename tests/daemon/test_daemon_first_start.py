@@ -130,13 +130,14 @@ async def test_a_first_start_polls_before_the_full_probe_then_applies_it(
 async def test_a_gateway_without_cts_starts_with_nulls(tmp_path: Path) -> None:
     source = load_scenario_source("no-ct", speed=60)
     start = await _first_start(source, tmp_path, slow_loops=frozenset({"info", "inverters", "production"}))
-    # /ivp/meters lists no CT: the quick probe tries the readings, which answer (empty), so they are
-    # the fast endpoint as after a full probe
-    assert start.before == [*QUICK_PROBE, meters.READINGS_PATH, meters.READINGS_PATH]
+    # /ivp/meters lists no CT: the readings (an empty list) are not polled, /api/v1/production is
+    api_v1 = production.API_V1_PRODUCTION_PATH
+    assert start.before == [*QUICK_PROBE, api_v1, api_v1]
     assert start.status["gateway"]["cts"] == []
-    assert start.first["production"]["power_w"] is None  # nothing says it yet: null, never 0
-    assert start.first["production"]["lifetime_wh"] is None
-    assert start.later["production"]["power_w"] is not None  # /production.json, read by the full probe
+    assert start.first["production"]["power_w"] is not None  # from the first fast read
+    assert start.first["production"]["lifetime_wh"] is not None
+    assert start.first["net_consumption"]["power_w"] is None  # nothing says it: null, never 0
+    assert start.later["production"]["power_w"] is not None
     assert _remembered(tmp_path)["inverter_count"] == 13
 
 

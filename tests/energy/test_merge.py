@@ -250,6 +250,21 @@ API_V1 = ApiV1Production(power_w=4.0, today_wh=0.0, last_7_days_wh=1583.0, lifet
             900.0,
             7000.0,
         ),
+        # ... even beside a fresher /api/v1/production (the 1 s loop's endpoint when the readings do
+        # not answer): on a metered gateway it is not the CT's figure (8.2.127_with_3cts: 0 W and
+        # 2432969 Wh against the CT's 1714 W and 3165834 Wh; 8.3.5433: 4.8 MWh apart), and switching
+        # to it would make the lifetime counter jump
+        (
+            GatewayReadings(
+                info=info("D8.2.127"),
+                api_v1_production=API_V1,
+                production_report=production_report(
+                    production=[INVERTERS_BLOCK, eim("production", 900.0, 7000.0)]
+                ),
+            ),
+            900.0,
+            7000.0,
+        ),
         # a CT block with activeCount 0 is bogus: fall back
         (
             GatewayReadings(

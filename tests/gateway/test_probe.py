@@ -204,6 +204,13 @@ async def test_old_firmware_is_flagged() -> None:
 
 
 NO_CT = {**DOCUMENTS, "/ivp/meters": [{**ct, "state": "disabled"} for ct in DOCUMENTS["/ivp/meters"]]}
+ONLY_STORAGE_CT = {
+    **DOCUMENTS,
+    "/ivp/meters": [
+        {**ct, "state": "enabled" if ct["measurementType"] == "storage" else "disabled"}
+        for ct in DOCUMENTS["/ivp/meters"]
+    ],
+}
 
 
 @pytest.mark.parametrize(
@@ -211,16 +218,14 @@ NO_CT = {**DOCUMENTS, "/ivp/meters": [{**ct, "state": "disabled"} for ct in DOCU
     [
         # enabled CTs: their readings are the fast endpoint, not read twice (the first poll reads them)
         (DOCUMENTS, ["/ivp/meters"], "/ivp/meters/readings"),
-        # no enabled CT: whatever answers first of the readings, /api/v1/production, /production.json
-        (NO_CT, ["/ivp/meters", "/ivp/meters/readings"], "/ivp/meters/readings"),
-        (
-            {k: v for k, v in NO_CT.items() if k != "/ivp/meters/readings"},
-            ["/ivp/meters", "/ivp/meters/readings", "/api/v1/production"],
-            "/api/v1/production",
-        ),
+        # no enabled production or consumption CT: the readings answer (the disabled CTs' noise) but
+        # carry nothing the merge uses: /api/v1/production, else /production.json
+        (NO_CT, ["/ivp/meters", "/api/v1/production"], "/api/v1/production"),
+        (ONLY_STORAGE_CT, ["/ivp/meters", "/api/v1/production"], "/api/v1/production"),
+        ({**NO_CT, "/ivp/meters": []}, ["/ivp/meters", "/api/v1/production"], "/api/v1/production"),
         (
             {k: v for k, v in DOCUMENTS.items() if not k.startswith(("/ivp/meters", "/api/v1/production"))},
-            ["/ivp/meters", "/ivp/meters/readings", "/api/v1/production"],
+            ["/ivp/meters", "/api/v1/production"],
             "/production.json?details=1",
         ),
     ],
@@ -239,6 +244,39 @@ async def test_quick_probe_reads_only_what_finds_the_fast_endpoint(
     assert quick.fast_path == full.fast_path == fast_path  # what the full probe then says
     assert quick.info == info
     assert (quick.iq_battery_count, quick.inverter_count, quick.phase_count) == (0, None, None)  # not read
+
+
+NET_CT_ONLY = {
+    **DOCUMENTS,
+    "/ivp/meters": [
+        {**ct, "state": "enabled" if ct["measurementType"] == "net-consumption" else "disabled"}
+        for ct in DOCUMENTS["/ivp/meters"]
+    ],
+    "/api/v1/production": {**DOCUMENTS["/api/v1/production"], "wattsNow": 480},
+}
+
+
+@pytest.mark.parametrize(
+    ("documents", "kept", "production_w"),
+    [
+        (DOCUMENTS, "meter_readings", 600.0),  # the production CT
+        (NO_CT, "api_v1_production", 590.0),
+        # /api/v1/production (480 W), read once by the probe, would stay before the inverters block of
+        # /production.json (590 W), which the slow loop reads again
+        (NET_CT_ONLY, "meter_readings", 590.0),
+    ],
+)
+async def test_probe_keeps_of_the_fast_endpoints_only_the_one_polled(
+    documents: dict[str, Any], kept: str, production_w: float
+) -> None:
+    async with gateway(documents) as (_sim, session):
+        capabilities = await probe(session)
+    assert capabilities.answers("/ivp/meters/readings")
+    assert capabilities.answers("/api/v1/production")
+    readings = capabilities.readings
+    fast = {"meter_readings": readings.meter_readings, "api_v1_production": readings.api_v1_production}
+    assert [name for name, value in fast.items() if value is not None] == [kept]
+    assert merge_snapshot(readings, time=datetime.now(UTC)).production.power_w == production_w
 
 
 async def test_quick_probe_refused_everywhere_raises() -> None:

@@ -9,10 +9,10 @@ endpoint but ``/info`` accepting the token, is raised to the caller. ``probe`` r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from ..energy.merge import GatewayReadings, PhaseLayout, phase_layout
+from ..energy.merge import MAIN_CT_TYPES, GatewayReadings, PhaseLayout, phase_layout
 from ..errors import GatewayAuthError, GatewayResponseError
 from . import ensemble, inverters, meters, production, quirks
 from .info import GatewayInfo, read_info
@@ -21,9 +21,13 @@ from .transport import Transport
 
 T = TypeVar("T")
 REFUSED = "refused"
-# The 1 s loop's endpoint, cheapest first: the CTs' readings, else the production totals of a gateway
-# without CTs, else /production.json (always there, a second per read).
-FAST_PATHS = (meters.READINGS_PATH, production.API_V1_PRODUCTION_PATH)
+
+
+def _flow_ct_enabled(cts: tuple[CtConfig, ...]) -> bool:
+    """A production or consumption CT is enabled: its readings are what the 1 s loop reads. Without one
+    a gateway still answers them, with an empty list (no CT, 5.0.62) or its disabled CTs' noise
+    (7.3.466_metered_disabled_cts, 8.2.4264_metered_noct): nothing the merge uses."""
+    return any(ct.enabled and ct.measurement_type in MAIN_CT_TYPES for ct in cts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +62,13 @@ class GatewayCapabilities:
 
     @property
     def fast_path(self) -> str:
-        """The endpoint the 1 s loop reads."""
-        return next((path for path in FAST_PATHS if self.answers(path)), production.PRODUCTION_JSON_PATH)
+        """The endpoint the 1 s loop reads, cheapest first: the CTs' readings, else the production totals
+        of a gateway without CTs, else /production.json (always there, a second per read)."""
+        if _flow_ct_enabled(self.cts) and self.answers(meters.READINGS_PATH):
+            return meters.READINGS_PATH
+        if self.answers(production.API_V1_PRODUCTION_PATH):
+            return production.API_V1_PRODUCTION_PATH
+        return production.PRODUCTION_JSON_PATH
 
 
 @dataclass(slots=True)
@@ -94,7 +103,7 @@ class _Attempts:
         refused = [s.path for s in self.statuses if s.problem and s.problem.startswith(REFUSED)]
         if refused and not any(s.available for s in self.statuses[1:]):
             raise GatewayAuthError(f"no endpoint but /info accepts the token (refused: {', '.join(refused)})")
-        return GatewayCapabilities(
+        found = GatewayCapabilities(
             info=info,
             firmware_supported=quirks.at_least(info.firmware_version, quirks.MIN_SUPPORTED_FIRMWARE),
             cts=readings.meter_config.cts if readings.meter_config else (),
@@ -106,6 +115,18 @@ class _Attempts:
             endpoints=tuple(self.statuses),
             readings=readings,
         )
+        return replace(found, readings=_polled(found))
+
+
+def _polled(caps: GatewayCapabilities) -> GatewayReadings:
+    """The probe's readings without those of the fast endpoint the 1 s loop does not read: read once,
+    they would stay in the merge for good (/api/v1/production before /production.json's inverters)."""
+    readings, fast = caps.readings, caps.fast_path
+    return replace(
+        readings,
+        meter_readings=readings.meter_readings if fast == meters.READINGS_PATH else None,
+        api_v1_production=readings.api_v1_production if fast == production.API_V1_PRODUCTION_PATH else None,
+    )
 
 
 async def probe(transport: Transport) -> GatewayCapabilities:
@@ -148,16 +169,14 @@ async def probe(transport: Transport) -> GatewayCapabilities:
 
 async def quick_probe(transport: Transport, info: GatewayInfo) -> GatewayCapabilities:
     """Enough to start the 1 s loop (``fast_path``), in a few tenths of a second: ``/ivp/meters`` and,
-    without an enabled CT, the fast endpoints in turn. The slow endpoints are not read (no battery, no
-    inverter, phases unknown): ``probe`` finds them. With enabled CTs their readings are taken to answer
-    (the first fast read says if not) rather than read twice."""
+    without an enabled production or consumption CT, ``/api/v1/production``. The slow endpoints are not
+    read (no battery, no inverter, phases unknown): ``probe`` finds them. With enabled CTs their readings
+    are taken to answer (the first fast read says if not) rather than read twice."""
     attempt = _Attempts(transport)
     meter_config = await attempt(meters.METERS_PATH, meters.read_meter_config)
     readings = GatewayReadings(info=info, meter_config=meter_config)
-    if meter_config is not None and meter_config.enabled:
+    if meter_config is not None and _flow_ct_enabled(meter_config.cts):
         attempt.statuses.append(EndpointStatus(meters.READINGS_PATH, True))
-    elif (meter_readings := await attempt(meters.READINGS_PATH, meters.read_meter_readings)) is not None:
-        readings = GatewayReadings(info=info, meter_config=meter_config, meter_readings=meter_readings)
     else:
         api_v1 = await attempt(production.API_V1_PRODUCTION_PATH, production.read_api_v1_production)
         readings = GatewayReadings(info=info, meter_config=meter_config, api_v1_production=api_v1)
