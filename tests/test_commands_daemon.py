@@ -107,6 +107,7 @@ async def test_run_with_config_file_and_bad_config_exit_2(tmp_path: Path) -> Non
         assert proc.returncode == 0
         log = "".join(lines) + rest.decode()
         assert token_file.read_text() not in log  # the token never reaches the log, even at DEBUG
+        assert re.search(r"event loop: (uvloop|asyncio)\n", log)
         assert "state" in {p.name for p in tmp_path.iterdir()}
         assert (tmp_path / "state" / "history.db").exists()
 

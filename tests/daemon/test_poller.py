@@ -75,6 +75,21 @@ async def test_slow_read_times_out_as_failure() -> None:
     assert "no answer within 0.05 s" in poller.state.error
 
 
+async def test_without_timeout_the_read_bounds_its_own_time() -> None:
+    outcomes: list[BaseException | None] = [None, TimeoutError()]
+
+    async def read() -> int:
+        await asyncio.sleep(0.2)  # longer than the interval: no timer of the poller's cuts it
+        if (outcome := outcomes.pop(0)) is not None:
+            raise outcome
+        return 1
+
+    poller: Poller[int] = Poller(name="fast", interval_s=0.1, read=read, logger=logging.getLogger("t.fast"))
+    assert await poller.poll_once()
+    assert not await poller.poll_once()
+    assert poller.state.error == "no answer in time"
+
+
 @pytest.mark.parametrize(
     ("seconds", "bucket"),
     [(0.0, 0), (0.025, 0), (0.0251, 1), (1.0, 5), (1.01, 6), (10.0, 8), (10.01, None)],

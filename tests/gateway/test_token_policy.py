@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from tokens_for_tests import make_jwt
 
+from enphase_secure.errors import TokenExpiredError
 from enphase_secure.gateway.token import decode_token
+from enphase_secure.gateway.token_manager import ManualTokens
 from enphase_secure.gateway.token_policy import (
     TokenHealth,
     renew_at,
@@ -16,6 +20,7 @@ from enphase_secure.gateway.token_policy import (
 
 ISSUED = datetime(2025, 1, 1, tzinfo=UTC)
 YEAR = decode_token(make_jwt(issued_at=ISSUED, lifetime=timedelta(days=365))).info
+NO_GATEWAY = cast(Any, None)  # a manual token never asks the gateway
 HALF_DAY = decode_token(make_jwt(issued_at=ISSUED, lifetime=timedelta(hours=12))).info
 
 
@@ -66,3 +71,27 @@ def test_renewal_without_issue_time_uses_the_full_margin() -> None:
 )
 def test_retry_delay_doubles_and_is_capped(failures: int, expected: float) -> None:
     assert retry_delay_s(failures, base_s=60, cap_s=3600) == expected
+
+
+async def test_manual_token_asked_at_every_read_still_turns_expiring_then_expired(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The health of a valid token is worked out once; crossing into the warning days or past the
+    expiry is still seen at the very next read."""
+    now = [ISSUED + timedelta(days=334)]
+    tokens = ManualTokens(
+        token=decode_token(make_jwt(issued_at=ISSUED, lifetime=timedelta(days=365))),
+        warning_days=30,
+        clock=lambda: now[0],
+    )
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            await tokens.current(NO_GATEWAY)
+        assert caplog.records == []
+        now[0] = ISSUED + timedelta(days=335, seconds=1)
+        await tokens.current(NO_GATEWAY)
+        assert len(caplog.records) == 1
+        assert "days left" in caplog.records[0].getMessage()
+    now[0] = ISSUED + timedelta(days=365, seconds=1)
+    with pytest.raises(TokenExpiredError):
+        await tokens.current(NO_GATEWAY)

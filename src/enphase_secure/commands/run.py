@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, load_config
+from ..daemon.event_loop import describe, new_event_loop
 from ..daemon.reload import ConfigWatcher, LoadConfig
 from ..daemon.service import Daemon
 from ..errors import ConfigError
@@ -45,6 +46,7 @@ async def serve(
     daemon = Daemon(config, dry_run=dry_run)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    logging.getLogger("enphase_secure").info("event loop: %s", describe(loop))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with asyncio.TaskGroup() as group:
@@ -83,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(args.log_level)
     install_redaction()
     try:
-        with plugin.pid_file(args.pid):  # the Jeedom status runs whenever [publish.jeedom] is set
-            asyncio.run(serve(config, path, dry_run=args.dry_run, load=load, companion=plugin.report_status))
+        # the Jeedom status runs whenever [publish.jeedom] is set
+        with plugin.pid_file(args.pid), asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(serve(config, path, dry_run=args.dry_run, load=load, companion=plugin.report_status))
     except ExceptionGroup as group:
         # a start-up mistake (web.listen taken, state_dir unusable) is reported as one line, exit 2
         mistakes = group.subgroup(ConfigError)

@@ -96,7 +96,8 @@ class Poller(Generic[T]):
         self._read = read
         self._on_value = on_value
         self._on_failure = on_failure
-        self._timeout_s = timeout_s if timeout_s is not None else max(0.5, interval_s * 0.8)
+        self._timeout_s = timeout_s
+        """None: ``read`` bounds its own time (a gateway request has its timeout): no timer of ours."""
         self._cap_s = backoff_cap_s
         self._log = logger
         self._clock = clock
@@ -127,7 +128,8 @@ class Poller(Generic[T]):
         except (EnphaseSecureError, TimeoutError) as err:
             state.latency.observe(self._clock() - started)
             state.failures_total += 1
-            message = str(err) or f"no answer within {self._timeout_s:g} s"
+            limit = "in time" if self._timeout_s is None else f"within {self._timeout_s:g} s"
+            message = str(err) or f"no answer {limit}"
             if state.failures == 0 or message.split(":")[0] != (state.error or "").split(":")[0]:
                 self._log.warning("%s: read failed, will retry with backoff: %s", self.name, message)
             state.failures += 1

@@ -45,6 +45,7 @@ class ConfigWatcher:
         self._seen = _fingerprint(path)
         self._secrets = current.file_secrets()
         self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
         self.last_error: str | None = None
 
     @property
@@ -83,11 +84,17 @@ class ConfigWatcher:
         return True
 
     async def run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            except TimeoutError:
-                if _fingerprint(self._path) == self._seen:
-                    continue
-            self._wake.clear()
-            await self.reload()
+        self._timer = asyncio.get_running_loop().call_later(self._poll_s, self._check)
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                await self.reload()
+        finally:
+            self._timer.cancel()
+
+    def _check(self) -> None:
+        """A timer callback, not a task waking up every ``poll_s``: ``run`` wakes when the file changed."""
+        if _fingerprint(self._path) != self._seen:
+            self._wake.set()
+        self._timer = asyncio.get_running_loop().call_later(self._poll_s, self._check)

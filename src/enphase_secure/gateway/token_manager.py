@@ -72,9 +72,15 @@ class _ExpiryWarner:
         self._logger = logger
         self._hint = hint
         self._warned_on: date | None = None
+        self._valid_until: tuple[Token, datetime] | None = None
+        """A token found valid and until when it stays so: asked at every request, worked out once."""
 
     def check(self, token: Token, now: datetime, *, warn: bool = True) -> TokenHealth:
+        if self._valid_until is not None and self._valid_until[0] is token and now < self._valid_until[1]:
+            return TokenHealth.VALID
         health = token_health(token.info, now, warning_days=self._warning_days)
+        if health is TokenHealth.VALID:  # warning_days >= 0: valid until the warnings begin
+            self._valid_until = token, token.info.expires_at - timedelta(days=self._warning_days)
         if warn and health is TokenHealth.EXPIRING and self._warned_on != now.date():
             self._warned_on = now.date()
             self._logger.warning("the %s: %s", describe(token, now), self._hint)

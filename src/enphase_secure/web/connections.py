@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import resource
 import time
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ class ConnectionGuard:
         self.evicted = 0
         self.timed_out = 0
         self._opened: dict[RequestHandler, float] = {}  # oldest first: monotonic time of the accept
-        self._requests: dict[RequestHandler, int] = {}  # requests seen per connection
+        self._idle_since: dict[RequestHandler, float] = {}  # monotonic end of the latest response
+        self._timers: set[RequestHandler] = set()  # connections whose header timer is pending
         self._busy: set[RequestHandler] = set()
 
     def protocol_factory(self, server: web.Server) -> asyncio.Protocol | RequestHandler:
@@ -60,7 +62,6 @@ class ConnectionGuard:
             self._close(idle)
         handler = server()
         self._opened[handler] = time.monotonic()
-        self._requests[handler] = 0
         self._arm(handler)
         return handler
 
@@ -78,19 +79,31 @@ class ConnectionGuard:
 
     def _close(self, handler: RequestHandler) -> None:
         self._opened.pop(handler, None)
-        self._requests.pop(handler, None)
+        self._idle_since.pop(handler, None)
         transport = handler.transport
         if transport is not None and not transport.is_closing():
             handler.force_close()
             transport.abort()
 
     def _arm(self, handler: RequestHandler) -> None:
-        seen = self._requests.get(handler, 0)
-        asyncio.get_running_loop().call_later(self.limits.header_timeout_s, self._expire, handler, seen)
+        """The header timeout runs from now; one timer per connection, not one per response (a client
+        polling every second would keep ten in the event loop and wake it ten times as often)."""
+        self._idle_since[handler] = time.monotonic()
+        if handler not in self._timers:
+            self._start_timer(handler, self.limits.header_timeout_s)
 
-    def _expire(self, handler: RequestHandler, seen: int) -> None:
-        if handler in self._busy or self._requests.get(handler, seen) != seen:
-            return  # serving a request, or a newer timer follows
+    def _start_timer(self, handler: RequestHandler, delay_s: float) -> None:
+        self._timers.add(handler)
+        asyncio.get_running_loop().call_later(delay_s, self._expire, handler)
+
+    def _expire(self, handler: RequestHandler) -> None:
+        self._timers.discard(handler)
+        if handler in self._busy:
+            return  # serving a request: its end arms the timer again
+        idle_s = time.monotonic() - self._idle_since.get(handler, -math.inf)
+        if idle_s < self.limits.header_timeout_s:  # a response since: the timeout runs from it
+            self._start_timer(handler, self.limits.header_timeout_s - idle_s)
+            return
         if handler.transport is not None and not handler.transport.is_closing():
             self.timed_out += 1
         self._close(handler)
@@ -98,7 +111,6 @@ class ConnectionGuard:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         protocol = request.protocol
-        self._requests[protocol] = self._requests.get(protocol, 0) + 1
         self._busy.add(protocol)
         try:
             if request.body_exists:
