@@ -1,4 +1,4 @@
-"""The open buckets of the downsampled series, tick after tick, with one fold per tick instead of three.
+"""The open buckets of the downsampled series, tick after tick: each tick folded once, not three times.
 
 A 15 min or day bucket is the merge of its minutes (``downsample.merge``: counts and sums add up, the
 later known counter wins), so a tick is folded into the open minute only, the "part": the ticks not
