@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from enphase_secure.daemon.energy_state import SITE_STATE_KEY, EnergyStateStore, SiteState
+from enphase_secure.energy.daycounters import DayCounters
 from enphase_secure.energy.inverter_estimate import InverterDay, InverterEstimates
 from enphase_secure.energy.site import SiteEnergy
 
@@ -53,3 +55,23 @@ def test_the_marker_follows_inverter_reports_and_only_them() -> None:
     assert second != first  # the next report
     state[0] = "GW2", state[0][1]
     assert marker() != second  # another gateway
+
+
+def test_the_marker_follows_the_counters_base_not_their_last_readings() -> None:
+    kept = _Kept()
+    zone = ZoneInfo("Europe/Paris")
+    noon = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    counters = DayCounters.empty().update({"production": 1000.0}, noon, zone)
+    state: list[SiteState] = [("GW1", SiteEnergy(counters=counters))]
+    store = EnergyStateStore(kept, clock=lambda: datetime.now(UTC), logger=logging.getLogger("t"))  # type: ignore[arg-type]
+    store.keep(lambda: state[0])
+    marker = kept.markers[SITE_STATE_KEY]
+    assert marker is not None
+    first = marker()
+    moved = counters.update({"production": 1010.0}, noon + timedelta(seconds=1), zone)
+    assert moved.base is counters.base
+    state[0] = "GW1", SiteEnergy(counters=moved)
+    assert marker() == first  # the last reading moved on: a restart redoes it
+    next_day = moved.update({"production": 1500.0}, noon + timedelta(days=1), zone)
+    state[0] = "GW1", SiteEnergy(counters=next_day)
+    assert marker() != first  # a new day's baseline

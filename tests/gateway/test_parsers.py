@@ -111,7 +111,8 @@ def test_readings_total_and_channels() -> None:
     assert [c.power_w for c in ct.channels] == [100.0, 200.0]
     assert ct.total.energy_delivered_wh == 100.0
     assert ct.total.frequency_hz == 50.0
-    assert ct.total.reactive_power_var is None
+    assert (ct.total.current_a, ct.total.power_factor) == (2.0, 0.9)
+    assert [c.voltage_v for c in ct.channels] == [230.0, 230.0]
     assert readings.by_eid(8) is None
 
 

@@ -103,12 +103,23 @@ def test_other_shapes_read_as_field_by_field(document: Any) -> None:
 
 
 def test_integers_become_floats_and_absent_members_none() -> None:
-    body = json.dumps([ct(power=120, voltage=ABSENT, channels=[measurement(0, freq=None)])]).encode()
+    body = json.dumps([ct(power=120, voltage=ABSENT, channels=[measurement(0, voltage=None)])]).encode()
     readings = MeterReadings.from_json(body)
     assert readings_in_bulk(orjson.loads(body)) is None
     total, channel = readings.cts[0].total, readings.cts[0].channels[0]
     assert (repr(total.power_w), total.voltage_v) == ("120.0", None)
-    assert (repr(channel.power_w), channel.frequency_hz) == ("0.0", None)
+    assert (repr(channel.power_w), channel.voltage_v) == ("0.0", None)
+
+
+def test_members_the_merge_does_not_read_are_neither_needed_nor_checked() -> None:
+    unread = {"reactivePower": "n/a", "apparentPower": None, "reactEnergyLagg": True}
+    channel = {k: v for k, v in measurement(60.25).items() if k not in ("current", "pwrFactor", "freq")}
+    body = json.dumps([ct(channels=[{**channel, **unread}], **unread)]).encode()
+    assert readings_in_bulk(orjson.loads(body)) is not None
+    assert_bulk_as_field_by_field(body)
+    readings = MeterReadings.from_json(body)
+    assert readings.cts[0].total.power_factor == 0.87
+    assert readings.cts[0].channels[0].voltage_v == 231.2
 
 
 BAD = [

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from enphase_secure.storage.downsample import Bucket, fold
+from enphase_secure.storage.downsample import Bucket, fold, fold_all
 from enphase_secure.storage.fields import FIELDS
 from enphase_secure.storage.open_buckets import OpenBuckets
 from enphase_secure.storage.resolution import AGGREGATES, Resolution, bucket_start
@@ -60,7 +60,7 @@ def test_one_fold_per_tick_gives_the_buckets_of_three(seed: int) -> None:
         ):
             assert before is None or bucket is not before
             seen[resolution][bucket.start] = bucket
-        if rng.random() < 0.05:  # a write or a read made the open buckets up
+        if rng.random() < 0.3:  # a write or a read made the open buckets up
             for resolution, bucket in buckets.unwritten():
                 seen[resolution][bucket.start] = bucket
     for resolution, bucket in buckets.unwritten():
@@ -69,3 +69,18 @@ def test_one_fold_per_tick_gives_the_buckets_of_three(seed: int) -> None:
     assert len(seen[Resolution.ONE_DAY]) == 2  # the midnight was crossed
     late = [b < a for (a, _), (b, _) in zip(ticks[restart:], ticks[restart + 1 :], strict=False)]
     assert sum(late) >= 5  # and the clock went back
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fold_all_is_fold_tick_after_tick(seed: int) -> None:
+    rng = random.Random(seed)
+    rows = [[None if rng.random() < 0.3 else rng.randint(-500, 5000) for _ in FIELDS] for _ in range(40)]
+    for row in rows:
+        row[0] = row[-1] = None  # a gauge and a counter unknown at every tick
+    start = 1_780_000_000
+    first = fold(None, start, rows[0])
+    expected = first
+    for row in rows[1:]:
+        expected = fold(expected, start, row)
+    assert fold_all(first, rows[1:]) == expected
+    assert fold_all(first, rows[1:2]) == fold(first, start, rows[1])

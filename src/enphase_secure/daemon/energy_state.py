@@ -11,11 +11,11 @@ readings age, and a restart redoes them from the lifetime counters: today = life
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..energy.daycounters import DayCounters
+from ..energy.daycounters import CounterState, DayCounters
 from ..energy.inverter_estimate import InverterEstimates
 from ..energy.memo import last_call
 from ..energy.site import SiteEnergy
@@ -30,9 +30,12 @@ SiteState = tuple[str | None, SiteEnergy]  # the serial of the gateway it follow
 
 def counters_marker(counters: DayCounters) -> tuple[object, ...]:
     """What changes only when a restart could not redo it: everything but each counter's last reading."""
+    return base_marker(counters.base)  # the base: what moving a counter on leaves as it was
+
+
+def base_marker(base: Mapping[str, CounterState]) -> tuple[object, ...]:
     return tuple(
-        (key, s.kind, s.day, s.baseline_wh, s.closed_wh, s.estimated, s.complete)
-        for key, s in counters.base.items()  # what moving a counter on leaves as it was
+        (key, s.kind, s.day, s.baseline_wh, s.closed_wh, s.estimated, s.complete) for key, s in base.items()
     )
 
 
@@ -81,11 +84,14 @@ class EnergyStateStore:
             serial, site = current()
             return {"serial": serial, "grid": site.grid.to_json()}
 
-        reports = last_call(reports_marker)  # a new estimates object only once a report came
+        # DayCounters.update keeps its base while the readings only move the counters on, and the
+        # inverter estimates are a new object only once a report came: most ticks, both are as before.
+        bases = last_call(base_marker)
+        reports = last_call(reports_marker)
 
         def marker() -> tuple[object, ...]:
             serial, site = current()
-            return serial, counters_marker(site.counters), reports(site.inverters)
+            return serial, bases(site.counters.base), reports(site.inverters)
 
         self._storage.keep_state(SITE_STATE_KEY, whole, marker=marker)
         self._storage.keep_state(GRID_STATE_KEY, grid)

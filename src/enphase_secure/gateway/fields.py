@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -157,7 +157,7 @@ class JsonNode:
         return tuple(result)
 
 
-def finite_floats(values: tuple[Any, ...]) -> bool:
+def finite_floats(values: Sequence[Any]) -> bool:
     """True when every value is a finite float, what JSON numbers with a fraction decode to: then the
     values need no check one by one (a sum of floats is finite only when each of them is)."""
     return _FLOAT.issuperset(map(type, values)) and math.isfinite(sum(values))

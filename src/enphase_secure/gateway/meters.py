@@ -55,24 +55,17 @@ class MeterConfig:
         return cls(cts=tuple(CtConfig.from_json(node) for node in parse_json(METERS_PATH, body).items()))
 
 
-# The members of a measurement, in the order of Measurement's fields.
-_MEASUREMENT_KEYS = (
-    "activePower",
-    "actEnergyDlvd",
-    "actEnergyRcvd",
-    "voltage",
-    "current",
-    "pwrFactor",
-    "freq",
-    "reactivePower",
-    "apparentPower",
-)
-_measurement_values = operator.itemgetter(*_MEASUREMENT_KEYS)
+# The members the merge reads, in the order of the fields of Measurement and ChannelMeasurement; the
+# others (reactive and apparent power and energy, instantaneous demand) are neither kept nor checked.
+_TOTAL_KEYS = ("activePower", "actEnergyDlvd", "actEnergyRcvd", "voltage", "current", "pwrFactor", "freq")
+_CHANNEL_KEYS = _TOTAL_KEYS[:4]
+_total_values = operator.itemgetter(*_TOTAL_KEYS)
+_channel_values = operator.itemgetter(*_CHANNEL_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
-    """What one CT, or one of its phases (channel), measures. Lifetime counters in Wh."""
+    """What one CT measures over all its phases. Lifetime counters in Wh."""
 
     power_w: float
     energy_delivered_wh: float
@@ -81,8 +74,6 @@ class Measurement:
     current_a: float | None
     power_factor: float | None
     frequency_hz: float | None
-    reactive_power_var: float | None
-    apparent_power_va: float | None
 
     @classmethod
     def from_json(cls, node: JsonNode) -> Measurement:
@@ -94,8 +85,25 @@ class Measurement:
             current_a=node.opt_number("current"),
             power_factor=node.opt_number("pwrFactor"),
             frequency_hz=node.opt_number("freq"),
-            reactive_power_var=node.opt_number("reactivePower"),
-            apparent_power_va=node.opt_number("apparentPower"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMeasurement:
+    """What one phase (channel) of a CT measures. Lifetime counters in Wh."""
+
+    power_w: float
+    energy_delivered_wh: float
+    energy_received_wh: float
+    voltage_v: float | None
+
+    @classmethod
+    def from_json(cls, node: JsonNode) -> ChannelMeasurement:
+        return cls(
+            power_w=node.number("activePower"),
+            energy_delivered_wh=node.number("actEnergyDlvd"),
+            energy_received_wh=node.number("actEnergyRcvd"),
+            voltage_v=node.opt_number("voltage"),
         )
 
 
@@ -104,7 +112,7 @@ class CtReading:
     eid: int
     timestamp_s: int | None
     total: Measurement
-    channels: tuple[Measurement, ...]
+    channels: tuple[ChannelMeasurement, ...]
 
     @classmethod
     def from_json(cls, node: JsonNode) -> CtReading:
@@ -113,7 +121,9 @@ class CtReading:
             eid=node.integer("eid"),
             timestamp_s=node.opt_integer("timestamp"),
             total=Measurement.from_json(node),
-            channels=() if channels is None else tuple(Measurement.from_json(c) for c in channels.items()),
+            channels=()
+            if channels is None
+            else tuple(ChannelMeasurement.from_json(c) for c in channels.items()),
         )
 
 
@@ -139,39 +149,45 @@ class MeterReadings:
         return cls(cts=tuple(CtReading.from_json(node) for node in root.items()))
 
 
+_Values = tuple[Any, ...]
+
+
 def readings_in_bulk(document: Any) -> MeterReadings | None:
-    """The readings of a document as gateways write it (every member of every measurement present and
-    a number with a fraction), each measurement checked at once; None for anything else."""
+    """The readings of a document as gateways write it (every member read present and a number with a
+    fraction), all its numbers checked at once; None for anything else."""
     if type(document) is not list:
         return None
-    cts = []
+    read: list[tuple[int, int | None, _Values, list[_Values]]] = []
+    numbers: list[Any] = []
     for ct in document:
-        total = _measurement_in_bulk(ct)
-        if total is None:
+        if type(ct) is not dict:
             return None
         eid, timestamp, channels = ct.get("eid"), ct.get("timestamp"), ct.get("channels")
         if type(eid) is not int or not (timestamp is None or type(timestamp) is int):
             return None
         if channels is not None and type(channels) is not list:
             return None
-        measured = []
-        for channel in channels or ():
-            measurement = _measurement_in_bulk(channel)
-            if measurement is None:
-                return None
-            measured.append(measurement)
-        cts.append(CtReading(eid, timestamp, total, tuple(measured)))
-    return MeterReadings(tuple(cts))
-
-
-def _measurement_in_bulk(node: Any) -> Measurement | None:
-    if type(node) is not dict:
+        try:
+            total = _total_values(ct)
+            measured = [_channel_values(channel) for channel in channels or ()]
+        except (KeyError, TypeError):  # a member missing, a channel that is not an object
+            return None
+        numbers.extend(total)
+        for values in measured:
+            numbers.extend(values)
+        read.append((eid, timestamp, total, measured))
+    if not finite_floats(numbers):
         return None
-    try:
-        values = _measurement_values(node)
-    except KeyError:
-        return None
-    return Measurement(*values) if finite_floats(values) else None
+    return MeterReadings(
+        tuple(
+            [
+                CtReading(
+                    eid, timestamp, Measurement(*total), tuple([ChannelMeasurement(*v) for v in measured])
+                )
+                for eid, timestamp, total, measured in read
+            ]
+        )
+    )
 
 
 async def read_meter_config(transport: Transport) -> MeterConfig:

@@ -62,6 +62,30 @@ def fold(bucket: Bucket | None, start: int, values: StoredValues) -> Bucket:
     return Bucket(start, current.ticks + 1, gauges, counters)
 
 
+def fold_all(bucket: Bucket, ticks: Sequence[StoredValues]) -> Bucket:
+    """``fold`` of each of ``ticks`` in turn into ``bucket`` (they share its start), column by column."""
+    columns = tuple(zip(*ticks, strict=True))
+    gauges: list[GaugeStats | None] = []
+    for stats, column in zip(bucket.gauges, columns[:_GAUGE_COUNT], strict=True):
+        known = [value for value in column if value is not None] if None in column else column
+        if not known:
+            gauges.append(stats)
+        elif stats is None:
+            gauges.append((len(known), sum(known), min(known), max(known)))
+        else:
+            count, total, low, high = stats
+            gauges.append((count + len(known), total + sum(known), min(low, *known), max(high, *known)))
+    counters = tuple(
+        [
+            column[-1]
+            if column[-1] is not None
+            else next((v for v in reversed(column) if v is not None), last)
+            for last, column in zip(bucket.counters, columns[_GAUGE_COUNT:], strict=True)
+        ]
+    )
+    return Bucket(bucket.start, bucket.ticks + len(ticks), tuple(gauges), counters)
+
+
 def merge(earlier: Bucket | None, later: Bucket, start: int) -> Bucket:
     """One bucket starting at ``start`` holding the ticks of ``earlier`` then ``later`` (a 15 min or
     day bucket rebuilt from its minutes)."""
