@@ -4,12 +4,12 @@ import asyncio
 import sys
 
 import pytest
+import uvloop
 
 from enphase_secure.daemon.event_loop import describe, new_event_loop
 
 
 def test_uvloop_runs_the_daemon_when_installed() -> None:
-    uvloop = pytest.importorskip("uvloop")
     loop = new_event_loop()
     try:
         assert isinstance(loop, uvloop.Loop)
