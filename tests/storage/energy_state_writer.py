@@ -1,8 +1,9 @@
 """The daemon's energy state kept as the daemon keeps it, for the crash test: a real StorageGuard and
 EnergyStateStore, SiteEnergy advanced by the real ``account`` (balanced metering: import and export
 integrated from the net power) one tick per simulated second from tick ``first``, restored first if a
-state was saved. It prints each tick's index and integrated import and export (Wh) once its append
-has returned, until it is killed."""
+state was saved. Each tick waits for a line on stdin (the test's go, so that the writer can never run
+ahead of the kill), then prints its index and integrated import and export (Wh) once its append has
+returned, until it is killed."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ async def main(url: str, first: int) -> None:
     site = restored[0] if restored is not None else SiteEnergy()
     store.keep(lambda: (SERIAL, site))
     index = first
-    while True:
+    while sys.stdin.readline():
         snapshot = make_snapshot(
             tick_time(index),
             production_w=500.0,

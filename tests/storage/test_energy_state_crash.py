@@ -24,15 +24,23 @@ KILL_AFTER = 170  # ticks, not a batch multiple; tick 90 is local midnight
 
 
 def _run_then_kill(url: str, ticks: int) -> dict[int, tuple[float, float]]:
-    """Integrated (import, export) Wh printed at each tick, until the writer is killed at ``ticks``."""
+    """Integrated (import, export) Wh printed at each tick, until the writer is killed at ``ticks``: it
+    is given exactly ``ticks`` go lines, so it waits, mid-batch, for the kill after the last one."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(WRITER.parent), os.environ.get("PYTHONPATH", "")]),
     }
     writer = subprocess.Popen(
-        [sys.executable, str(WRITER), url, "0"], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(WRITER), url, "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
+    assert writer.stdin is not None
     assert writer.stdout is not None
+    writer.stdin.write("\n" * ticks)
+    writer.stdin.flush()
     printed: dict[int, tuple[float, float]] = {}
     try:
         for line in writer.stdout:
