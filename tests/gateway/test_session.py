@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import ssl
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sim_gateway_for_tests import auto_config, manual_config, simulator
+from sim_gateway_for_tests import (
+    auto_config,
+    certificate_sha256,
+    established_client_connections,
+    manual_config,
+    port,
+    simulator,
+)
 from tokens_for_tests import make_jwt
 
 from enphase_secure.errors import (
@@ -23,31 +27,8 @@ from enphase_secure.gateway.session import CHECK_JWT_PATH, GatewaySession
 from enphase_secure.gateway.token import decode_token
 from enphase_secure.gateway.token_manager import ManualTokens
 from enphase_secure.simulator.faults import Fault, FaultKind
-from enphase_secure.simulator.server import Simulator
 
 READINGS = "/ivp/meters/readings"
-
-
-def _established_client_connections(port: int) -> int:
-    """Our sockets connected to ``port`` (client side), from the kernel's table."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-            if remote_port == port and fields[3] == "01":
-                count += 1
-    return count
-
-
-def _port(sim: Simulator) -> int:
-    return int(sim.host.rsplit(":", 1)[1])
-
-
-async def _certificate_sha256(sim: Simulator) -> str:
-    # In a thread: the simulator serves from this event loop.
-    pem = await asyncio.to_thread(ssl.get_server_certificate, ("127.0.0.1", _port(sim)))
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
 
 
 async def test_one_connection_and_one_check_jwt_for_many_reads(tmp_path: Path) -> None:
@@ -55,7 +36,7 @@ async def test_one_connection_and_one_check_jwt_for_many_reads(tmp_path: Path) -
         async with open_gateway(manual_config(sim, sim.issue_token()), state_dir=tmp_path) as gateway:
             for _ in range(20):
                 assert b"activePower" in await gateway.get(READINGS)
-            assert _established_client_connections(_port(sim)) == 1
+            assert established_client_connections(port(sim)) == 1
         assert sim.requests.count(CHECK_JWT_PATH) == 1
         assert sim.requests.count(READINGS) == 20
 
@@ -95,7 +76,7 @@ async def test_a_new_check_jwt_gives_the_cookie_sent_from_then_on(tmp_path: Path
 
 async def test_pinned_certificate_accepted(tmp_path: Path) -> None:
     async with simulator() as sim:
-        fingerprint = await _certificate_sha256(sim)
+        fingerprint = await certificate_sha256(sim)
         config = manual_config(sim, sim.issue_token(), cert_fingerprint=fingerprint)
         async with open_gateway(config, state_dir=tmp_path) as gateway:
             assert await gateway.get(READINGS)

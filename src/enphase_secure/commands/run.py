@@ -20,6 +20,7 @@ from ..daemon.reload import ConfigWatcher, LoadConfig
 from ..daemon.service import Daemon
 from ..errors import ConfigError
 from ..gateway.redact import install_redaction
+from ..gateway.session import fast_reads_over
 from ..jeedom import daemon as plugin
 from ..messages import set_language
 
@@ -47,6 +48,7 @@ async def serve(
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     logging.getLogger("enphase_secure").info("event loop: %s", describe(loop))
+    logging.getLogger("enphase_secure").info("fast reads: %s", fast_reads_over())
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with asyncio.TaskGroup() as group:

@@ -1,8 +1,9 @@
-"""The daemon's event loop: uvloop's when it is installed (``pip install enphase-secure[uvloop]``).
+"""The daemon's event loop: uvloop's when it is installed (``pip install enphase-secure[speedups]``).
 
 uvloop runs the loop, its timers and TLS in C: the same daemon makes about 10 % fewer instructions per
 fast tick and spends 10 % less CPU (issue 13). It is optional: asyncio's own loop serves where uvloop
-has no wheel.
+has no wheel. The ``speedups`` extra also brings httptools, for the fast loop's reads
+(``gateway/fast_lane.py``); ``uvloop`` installs the loop alone.
 """
 
 from __future__ import annotations

@@ -142,14 +142,14 @@ class GatewayLoop:
         if caps.fast_path == meters.READINGS_PATH:
 
             async def read_meters() -> None:
-                body = await gw.get(meters.READINGS_PATH, timeout_s=timeout)
+                body = await gw.get(meters.READINGS_PATH, timeout_s=timeout, fast=True)
                 self.readings = replace(self.readings, meter_readings=meters.MeterReadings.from_json(body))
 
             return read_meters
         if caps.fast_path == production.API_V1_PRODUCTION_PATH:
 
             async def read_api_v1() -> None:
-                body = await gw.get(production.API_V1_PRODUCTION_PATH, timeout_s=timeout)
+                body = await gw.get(production.API_V1_PRODUCTION_PATH, timeout_s=timeout, fast=True)
                 self.readings = replace(
                     self.readings, api_v1_production=production.ApiV1Production.from_json(body)
                 )

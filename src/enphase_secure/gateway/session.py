@@ -8,7 +8,9 @@ The gateway is read every second, so the per-request path is kept lean: the cook
 sent as a header (one cookie from one host: aiohttp's jar would match domains and paths on every
 request), aiohttp's own timeouts are off (each request runs inside ``get``'s ``asyncio.timeout``, which
 names the path; aiohttp's 5 min timer per request would also sit in the event loop's timer heap for
-5 minutes), and the token is looked at without the lock unless it has to be checked.
+5 minutes), and the token is looked at without the lock unless it has to be checked. The fast loop's
+GETs (``get(path, fast=True)``) go over the fast lane (``fast_lane.py``, half the CPU per request) when
+httptools can be imported; aiohttp then keeps one connection for the rest, two without the lane.
 """
 
 from __future__ import annotations
@@ -18,22 +20,22 @@ import hashlib
 import logging
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
 
-from ..errors import (
-    CertificateMismatchError,
-    GatewayAuthError,
-    GatewayStatusError,
-    GatewayUnreachableError,
-)
+from ..errors import GatewayAuthError, GatewayStatusError, GatewayUnreachableError
 from ..messages import explain
+from .tls import certificate_mismatch, no_verify_ssl_context, parse_fingerprint
 from .token import Token
 from .token_manager import TokenProvider, describe, utc_now
+
+if TYPE_CHECKING:
+    from .fast_lane import FastLane
 
 CHECK_JWT_PATH = "/auth/check_jwt"
 SESSION_COOKIE = "sessionId"
@@ -43,6 +45,27 @@ _REFUSED = frozenset({401, 403})
 MAX_CONNECTIONS = 2
 """The gateway is a small device: the fast loop and one slow read at most at the same time."""
 NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=None)
+SLOW_KEEPALIVE_S = 75.0
+"""How long aiohttp keeps an idle connection: beyond the slow loops' default intervals (15 s, 60 s).
+With the fast lane the slow reads have aiohttp's connection to themselves; at aiohttp's 15 s default it
+would close just before each storage read and every read would pay a TLS handshake (0.1 M instructions
+per tick). A connection the gateway closes first is noticed and replaced."""
+Request = Callable[[str, dict[str, str] | None], Awaitable[tuple[int, bytes, str | None]]]
+"""One GET on a connection: (path, headers) -> status, body and the session cookie it set (if any)."""
+
+
+def fast_lane_class() -> type[FastLane] | None:
+    """The fast lane when httptools can be imported (the speedups extra), else None: aiohttp serves."""
+    try:
+        from .fast_lane import FastLane  # noqa: PLC0415 (optional: httptools)
+    except ImportError:
+        return None
+    return FastLane
+
+
+def fast_reads_over() -> str:
+    """``httptools`` or ``aiohttp``: what carries the fast loop's reads, for the start-up log."""
+    return "aiohttp" if fast_lane_class() is None else "httptools"
 
 
 def gateway_logger(host: str) -> logging.Logger:
@@ -55,7 +78,7 @@ async def certificate_fingerprint(host: str, *, timeout_s: float) -> str:
     try:
         async with asyncio.timeout(timeout_s):
             _reader, writer = await asyncio.open_connection(
-                url.hostname, url.port or 443, ssl=_no_verify_ssl_context()
+                url.hostname, url.port or 443, ssl=no_verify_ssl_context()
             )
     except (OSError, TimeoutError) as err:
         raise GatewayUnreachableError(f"https://{host}: cannot read its certificate: {err}") from err
@@ -64,25 +87,6 @@ async def certificate_fingerprint(host: str, *, timeout_s: float) -> str:
     finally:
         writer.close()
     return hashlib.sha256(der).hexdigest()
-
-
-def _no_verify_ssl_context() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # The gateway's certificate is self-signed: it cannot be verified, only pinned (cert_fingerprint).
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _parse_fingerprint(fingerprint: str) -> bytes:
-    normalised = fingerprint.replace(":", "").lower()
-    try:
-        digest = bytes.fromhex(normalised)
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise ValueError("cert_fingerprint must be a SHA-256 fingerprint: 64 hex digits (colons allowed)")
-    return digest
 
 
 class GatewaySession:
@@ -106,9 +110,10 @@ class GatewaySession:
         self.base_url = f"https://{host}"
         self._tokens = tokens
         self._timeout_s = timeout_s
-        self._pinned = None if cert_fingerprint is None else _parse_fingerprint(cert_fingerprint)
+        self._pinned = None if cert_fingerprint is None else parse_fingerprint(cert_fingerprint)
         self._logger = logger or gateway_logger(host)
         self._http: aiohttp.ClientSession | None = None
+        self._lane: FastLane | None = None
         self._checked: Token | None = None
         self._headers: dict[str, str] = {}
         """The checked token's bearer header and, once check_jwt set one, its session cookie."""
@@ -117,9 +122,20 @@ class GatewaySession:
 
     async def __aenter__(self) -> Self:
         tls: ssl.SSLContext | aiohttp.Fingerprint = (
-            _no_verify_ssl_context() if self._pinned is None else aiohttp.Fingerprint(self._pinned)
+            no_verify_ssl_context() if self._pinned is None else aiohttp.Fingerprint(self._pinned)
         )
-        connector = aiohttp.TCPConnector(ssl=tls, limit=MAX_CONNECTIONS)
+        lane = fast_lane_class()
+        if lane is not None:
+            self._lane = lane(
+                host=self.host,
+                base_url=self.base_url,
+                ssl_context=no_verify_ssl_context(),
+                pinned=self._pinned,
+            )
+        # with the lane, aiohttp keeps one connection for check_jwt and the slow reads
+        connector = aiohttp.TCPConnector(
+            ssl=tls, limit=MAX_CONNECTIONS - (self._lane is not None), keepalive_timeout=SLOW_KEEPALIVE_S
+        )
         self._http = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=NO_CLIENT_TIMEOUT
         )
@@ -131,14 +147,19 @@ class GatewaySession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._lane is not None:
+            self._lane.close()
+            self._lane = None
         if self._http is not None:
             await self._http.close()
             self._http = None
         self._checked = None
         self._headers = {}
 
-    async def get(self, path: str, *, timeout_s: float | None = None) -> bytes:
+    async def get(self, path: str, *, timeout_s: float | None = None, fast: bool = False) -> bytes:
         """GET ``path``; the body of a 200, within ``timeout_s`` in all (re-authentication included).
+
+        ``fast``: over the fast lane (the fast loop's own connection) when httptools is installed.
 
         Raises GatewayAuthError on 401/403 that survives re-authentication, GatewayUnreachableError on
         connection problems and timeouts, CertificateMismatchError, GatewayStatusError on other statuses,
@@ -147,7 +168,7 @@ class GatewaySession:
         budget_s = self._timeout_s if timeout_s is None else timeout_s
         try:
             async with asyncio.timeout(budget_s):
-                return await self._get(path)
+                return await self._get(path, self._lane.request if fast and self._lane else self._request)
         except TimeoutError as err:
             raise GatewayUnreachableError(f"{self.base_url}{path}: no answer within {budget_s:g} s") from err
 
@@ -162,16 +183,16 @@ class GatewaySession:
                 f"{self.base_url}{CHECK_JWT_PATH}: no answer within {budget_s:g} s"
             ) from err
 
-    async def _get(self, path: str) -> bytes:
+    async def _get(self, path: str, request: Request) -> bytes:
         if path.partition("?")[0] in PUBLIC_PATHS:
-            status, body, _cookie = await self._request(path, None)
+            status, body, _cookie = await request(path, None)
             return self._body(path, status, body)
         headers = await self._accepted_headers(force_check=False)
-        status, body, _cookie = await self._request(path, headers)
+        status, body, _cookie = await request(path, headers)
         if status in _REFUSED:
             self._logger.info("%s answered %d: checking the token again", path, status)
             headers = await self._accepted_headers(force_check=True)
-            status, body, _cookie = await self._request(path, headers)
+            status, body, _cookie = await request(path, headers)
         return self._body(path, status, body)
 
     async def _accepted_headers(self, *, force_check: bool) -> dict[str, str]:
@@ -223,10 +244,7 @@ class GatewaySession:
             async with self._session().get(url, headers=headers, allow_redirects=False) as response:
                 body = await response.read()
         except aiohttp.ServerFingerprintMismatch as err:
-            raise CertificateMismatchError(
-                f"{self.base_url}: the certificate's SHA-256 fingerprint is {err.got.hex()}, not the pinned "
-                "gateway.cert_fingerprint: the gateway was replaced or someone is in between"
-            ) from err
+            raise certificate_mismatch(self.base_url, err.got) from err
         except aiohttp.ClientError as err:
             raise GatewayUnreachableError(f"{path}: {explain(err, self.base_url)}") from err
         self._logger.debug(

@@ -102,6 +102,22 @@ def _drop_connection(request: web.Request) -> web.Response:
     return web.Response(status=503)
 
 
+_DELIVERY_FAULTS = frozenset({FaultKind.CHUNKED, FaultKind.CLOSE, FaultKind.IDLE_CLOSE})
+
+
+async def _deliver(request: web.Request, response: web.Response, kind: FaultKind) -> None:
+    """Chunked, or the connection's end after the answer: announced (``close``) or not (``idle_close``)."""
+    if kind is FaultKind.CHUNKED:
+        response.enable_chunked_encoding()
+    elif kind is FaultKind.CLOSE:
+        response.force_close()
+    elif request.transport is not None:
+        await response.prepare(request)
+        await response.write_eof()
+        # on the next turn of the loop: the request log counts this answer as given
+        asyncio.get_running_loop().call_soon(request.transport.close)
+
+
 class Gateway:
     """Request handling of one simulated gateway (auth, faults, request log, control API)."""
 
@@ -198,7 +214,10 @@ class Gateway:
             document = Document(document.status, document.body[: len(document.body) // 2], "application/json")
         elif failure is not None and failure.kind is FaultKind.INVALID_JSON:
             document = Document(document.status, INVALID_JSON_BODY, "application/json")
-        return _response(document)
+        response = _response(document)
+        if failure is not None and failure.kind in _DELIVERY_FAULTS:
+            await _deliver(request, response, failure.kind)
+        return response
 
     def _check_jwt(self, request: web.Request) -> web.Response:
         try:
