@@ -206,3 +206,17 @@ def test_the_lane_on_uvloop(tmp_path: Path) -> None:
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         assert type(runner.get_loop()).__module__.startswith("uvloop")
         assert b"activePower" in runner.run(reads())
+
+
+async def test_an_answer_cut_in_the_middle_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    async with simulator() as sim:
+        async with open_gateway(manual_config(sim, sim.issue_token()), state_dir=tmp_path) as gateway:
+            await gateway.get(READINGS, fast=True)
+            sim.faults.add(Fault(kind=FaultKind.CUT, paths=(READINGS,), count=1))
+            with pytest.raises(GatewayUnreachableError, match=f"^{READINGS}: .*in the middle of the answer"):
+                await gateway.get(READINGS, fast=True)
+            sim.faults.add(Fault(kind=FaultKind.CUT, paths=(READINGS,), count=1))
+            with pytest.raises(GatewayUnreachableError, match=f"^{READINGS}: "):
+                await gateway.get(READINGS)  # aiohttp sees the same cut
+            assert b"activePower" in await gateway.get(READINGS, fast=True)
+        assert _readings_statuses(sim) == [200, 200, 200, 200]  # a cut answer is not asked again

@@ -1,7 +1,7 @@
 """Faults the simulated gateway can be told to show: set by ``simulate`` flags or ``/simulator/faults``.
 
 Per-request faults (latency, timeout, status, reset, truncated or invalid JSON; and how the answer is
-delivered: chunked, or followed by the end of the connection) target path prefixes and fire a number
+delivered: chunked, cut, or followed by the end of the connection) target path prefixes and fire a number
 of times (or until cleared). A reboot makes the gateway unreachable for a while and
 drops its sessions. The nightly gap (22:57-23:10 gateway local time, when real gateways stop
 answering) is off unless asked for, so that tests and demos run at any hour.
@@ -35,6 +35,8 @@ class FaultKind(StrEnum):
     """The answer with ``Connection: close``, then the connection closed (firmware 5 answers so)."""
     IDLE_CLOSE = "idle_close"
     """The answer, then the connection closed unannounced, as a server ends an idle keep-alive one."""
+    CUT = "cut"
+    """Half the answer's body (its Content-Length says all of it), then the connection closed."""
 
 
 class ActionKind(StrEnum):

@@ -12,7 +12,7 @@ import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -102,11 +102,12 @@ def _drop_connection(request: web.Request) -> web.Response:
     return web.Response(status=503)
 
 
-_DELIVERY_FAULTS = frozenset({FaultKind.CHUNKED, FaultKind.CLOSE, FaultKind.IDLE_CLOSE})
+_DELIVERY_FAULTS = frozenset({FaultKind.CHUNKED, FaultKind.CLOSE, FaultKind.IDLE_CLOSE, FaultKind.CUT})
 
 
 async def _deliver(request: web.Request, response: web.Response, kind: FaultKind) -> None:
-    """Chunked, or the connection's end after the answer: announced (``close``) or not (``idle_close``)."""
+    """Chunked, or the connection's end after the answer: announced (``close``) or not (``idle_close``),
+    or in the middle of its body (``cut``)."""
     if kind is FaultKind.CHUNKED:
         response.enable_chunked_encoding()
     elif kind is FaultKind.CLOSE:
@@ -214,6 +215,9 @@ class Gateway:
             document = Document(document.status, document.body[: len(document.body) // 2], "application/json")
         elif failure is not None and failure.kind is FaultKind.INVALID_JSON:
             document = Document(document.status, INVALID_JSON_BODY, "application/json")
+        elif failure is not None and failure.kind is FaultKind.CUT:
+            announced = (*document.headers, ("Content-Length", str(len(document.body))))
+            document = replace(document, body=document.body[: len(document.body) // 2], headers=announced)
         response = _response(document)
         if failure is not None and failure.kind in _DELIVERY_FAULTS:
             await _deliver(request, response, failure.kind)
