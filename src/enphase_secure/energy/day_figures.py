@@ -367,16 +367,6 @@ def _storage_days(storage: Storage | None, day: _Day, grid: GridIntegrator) -> S
     )
 
 
-def _net_flow(net: EnergyFlow, days: _NetDays, *, estimated: bool) -> EnergyFlow:
-    return _flow(
-        net,
-        today_wh=days.today_wh,
-        last_7_days_wh=days.last_7_days_wh,
-        phases_today_wh=days.phases_today_wh,
-        today_estimated=estimated,
-    )
-
-
 def _phase_sum(values: Sequence[float | None], total: float | None, day: _Day) -> float | None:
     """Each phase counted on its own ("gateway" metering): the sum of the phases' figures."""
     if len(values) < 2:
@@ -480,7 +470,13 @@ def day_figures(
         phase_count=snapshot.phase_count,
         production=production,
         consumption=consumption,
-        net_consumption=_net_flow(snapshot.net_consumption, in_force_net, estimated=in_force.estimated),
+        net_consumption=_flow(
+            snapshot.net_consumption,
+            today_wh=in_force_net.today_wh,
+            last_7_days_wh=in_force_net.last_7_days_wh,
+            phases_today_wh=in_force_net.phases_today_wh,
+            today_estimated=in_force.estimated,
+        ),
         grid=grid,
         storage=_storage_days(snapshot.storage, day, grid_state),
         inverters=inverter_days.published,

@@ -23,6 +23,7 @@ from ..gateway.meters import CtConfig, CtReading, MeterConfig, MeterReadings
 from ..gateway.production import ApiV1Production, CtTotals, ProductionReport
 from .battery import StorageCtReading, storage_state
 from .decimals import round3
+from .frozen import set_directly
 from .memo import last_call
 from .snapshot import (
     EnergyFlow,
@@ -45,6 +46,7 @@ MAIN_CT_TYPES = (PRODUCTION, NET_CONSUMPTION, TOTAL_CONSUMPTION)
 Phases = tuple[float | None, ...]
 
 
+@set_directly  # replaced with each new answer: the readings every second
 @dataclass(frozen=True, slots=True)
 class GatewayReadings:
     """The latest answer of each endpoint family (None: not read, or the gateway has none)."""
@@ -218,8 +220,10 @@ def _metered_cts(readings: GatewayReadings) -> tuple[_Ct, ...]:
     if readings.meter_config is None or readings.meter_readings is None:
         return ()
     return tuple(
-        _Ct(config, reading, quirks.wired_channels(config, reading))
-        for config, reading in quirks.configured_readings(readings.meter_config, readings.meter_readings)
+        [
+            _Ct(config, reading, quirks.wired_channels(config, reading))
+            for config, reading in quirks.configured_readings(readings.meter_config, readings.meter_readings)
+        ]
     )
 
 
