@@ -15,12 +15,14 @@ from typing import NamedTuple
 
 from ..gateway.ensemble import BatteryUnit, EnsembleInventory, EnsemblePower, EnsembleStatus
 from ..gateway.production import AcbStorage, ProductionReport
+from .frozen import set_directly
 from .memo import last_call
 from .snapshot import BatteryUnitState, Storage
 
 Phases = tuple[float | None, ...]
 
 
+@set_directly  # every second
 @dataclass(frozen=True, slots=True)
 class StorageCtReading:
     """A storage CT's figures, per wired phase as the site's layout counts them."""

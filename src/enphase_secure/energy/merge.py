@@ -22,6 +22,8 @@ from ..gateway.inverters import InverterReports
 from ..gateway.meters import CtConfig, CtReading, MeterConfig, MeterReadings
 from ..gateway.production import ApiV1Production, CtTotals, ProductionReport
 from .battery import StorageCtReading, storage_state
+from .decimals import round3
+from .frozen import set_directly
 from .memo import last_call
 from .snapshot import (
     EnergyFlow,
@@ -44,6 +46,7 @@ MAIN_CT_TYPES = (PRODUCTION, NET_CONSUMPTION, TOTAL_CONSUMPTION)
 Phases = tuple[float | None, ...]
 
 
+@set_directly  # replaced with each new answer: the readings every second
 @dataclass(frozen=True, slots=True)
 class GatewayReadings:
     """The latest answer of each endpoint family (None: not read, or the gateway has none)."""
@@ -217,8 +220,10 @@ def _metered_cts(readings: GatewayReadings) -> tuple[_Ct, ...]:
     if readings.meter_config is None or readings.meter_readings is None:
         return ()
     return tuple(
-        _Ct(config, reading, quirks.wired_channels(config, reading))
-        for config, reading in quirks.configured_readings(readings.meter_config, readings.meter_readings)
+        [
+            _Ct(config, reading, quirks.wired_channels(config, reading))
+            for config, reading in quirks.configured_readings(readings.meter_config, readings.meter_readings)
+        ]
     )
 
 
@@ -256,12 +261,12 @@ def _ct_phases(ct: _Ct, layout: PhaseLayout) -> _CtPhases:
         return _CtPhases((total.power_w,), (total.energy_delivered_wh,), (total.energy_received_wh,))
     channels = ct.reading.channels
     usable = range(len(channels)) if layout.forced else ct.phase_indexes
-    picked = [channels[i] if i in usable and i < len(channels) else None for i in range(layout.count)]
-    return _CtPhases(
-        tuple([None if m is None else m.power_w for m in picked]),
-        tuple([None if m is None else m.energy_delivered_wh for m in picked]),
-        tuple([None if m is None else m.energy_received_wh for m in picked]),
-    )
+    picked = [channels[i] if i in usable and i < len(channels) else _LEFT_OUT for i in range(layout.count)]
+    power_w, delivered_wh, received_wh, _ = zip(*picked, strict=True)  # the channels' columns
+    return _CtPhases(power_w, delivered_wh, received_wh)
+
+
+_LEFT_OUT = (None, None, None, None)  # a channel's values where the layout has a phase it does not wire
 
 
 def _delivered_flow(ct: _Ct, layout: PhaseLayout) -> EnergyFlow:
@@ -281,7 +286,7 @@ def _net_flow(ct: _Ct, phases: _CtPhases) -> EnergyFlow:
     return EnergyFlow(
         power_w=total.power_w,
         phases_w=phases.power_w,
-        lifetime_wh=round(total.energy_delivered_wh - total.energy_received_wh, DERIVED_DECIMALS),
+        lifetime_wh=round3(total.energy_delivered_wh - total.energy_received_wh),
         phases_lifetime_wh=_combine_phases(phases.delivered_wh, phases.received_wh, -1.0),
     )
 
@@ -328,20 +333,17 @@ def _production(
     return EnergyFlow()
 
 
-# The gateway reports mW / mWh resolution; rounding derived sums to it drops float noise.
-DERIVED_DECIMALS = 3
+# The gateway reports mW / mWh resolution; rounding derived sums to it (round3) drops float noise.
 
 
 def _combine(a: float | None, b: float | None, sign: float) -> float | None:
-    return None if a is None or b is None else round(a + sign * b, DERIVED_DECIMALS)
+    return None if a is None or b is None else round3(a + sign * b)
 
 
 def _combine_phases(a: Phases, b: Phases, sign: float) -> Phases:
     """``_combine`` phase by phase, as far as the shorter of the two goes."""
     pairs = zip(a, b, strict=False)
-    return tuple(
-        [None if x is None or y is None else round(x + sign * y, DERIVED_DECIMALS) for x, y in pairs]
-    )
+    return tuple([None if x is None or y is None else round3(x + sign * y) for x, y in pairs])
 
 
 def _combine_flows(a: EnergyFlow, b: EnergyFlow, sign: float) -> _Flow:
@@ -415,17 +417,17 @@ def _inverters(reports: InverterReports | None) -> tuple[InverterState, ...]:
 
 
 def _meter(ct: _Ct, *, broken: bool) -> MeterState:
-    total = ct.reading.total
+    power_w, delivered_wh, received_wh, voltage_v, current_a, power_factor, frequency_hz = ct.reading.total
     channels = ct.reading.channels
-    return MeterState(
-        eid=ct.config.eid,
-        type=ct.config.measurement_type,
-        power_w=None if broken else total.power_w,
-        phases_w=tuple([channels[i].power_w for i in ct.phase_indexes]),
-        energy_delivered_wh=None if broken else total.energy_delivered_wh,
-        energy_received_wh=None if broken else total.energy_received_wh,
-        voltage_v=total.voltage_v,
-        current_a=total.current_a,
-        power_factor=total.power_factor,
-        frequency_hz=total.frequency_hz,
+    return MeterState(  # positional, in the order of the fields: a third cheaper than by keyword
+        ct.config.eid,
+        ct.config.measurement_type,
+        None if broken else power_w,
+        tuple([channels[i][0] for i in ct.phase_indexes]),  # each wired channel's power_w
+        None if broken else delivered_wh,
+        None if broken else received_wh,
+        voltage_v,
+        current_a,
+        power_factor,
+        frequency_hz,
     )

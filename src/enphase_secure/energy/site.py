@@ -62,7 +62,11 @@ class SiteEnergy:
 
 
 def _put_phases(readings: dict[str, float], prefix: str, values: Sequence[float | None]) -> None:
-    for key, value in zip(phase_keys(prefix, len(values)), values, strict=True):
+    keys = phase_keys(prefix, len(values))
+    if None not in values:  # every phase known: nearly every tick
+        readings.update(zip(keys, values, strict=True))  # type: ignore[arg-type]  # no None in them
+        return
+    for key, value in zip(keys, values, strict=True):
         if value is not None:
             readings[key] = value
 
@@ -96,10 +100,12 @@ def lifetime_readings(snapshot: Snapshot, grid: GridIntegrator) -> dict[str, flo
     if grid.last is not None:
         readings["balanced.import"] = grid.balanced.import_wh
         readings["balanced.export"] = grid.balanced.export_wh
-        readings["phases.import"] = sum(p.import_wh for p in grid.phases)
-        readings["phases.export"] = sum(p.export_wh for p in grid.phases)
-        _put_phases(readings, "phases.import", [p.import_wh for p in grid.phases])
-        _put_phases(readings, "phases.export", [p.export_wh for p in grid.phases])
+        imported = [p.import_wh for p in grid.phases]
+        exported = [p.export_wh for p in grid.phases]
+        readings["phases.import"] = sum(imported)
+        readings["phases.export"] = sum(exported)
+        _put_phases(readings, "phases.import", imported)
+        _put_phases(readings, "phases.export", exported)
     return readings
 
 
