@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from enphase_secure.config import Config, load_config
+from enphase_secure.daemon import reload
 from enphase_secure.daemon.reload import ConfigWatcher
 
 BASE = """
@@ -80,3 +81,39 @@ async def test_sighup_reloads(tmp_path: Path) -> None:
     finally:
         task.cancel()
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+
+async def test_looks_on_the_callers_wake_ups_and_by_itself_once_they_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "c.toml"
+    _write(file, 1)
+    applied: list[float] = []
+
+    async def apply(config: Config) -> None:
+        applied.append(config.polling.interval_s)
+
+    timer_looks: list[bool] = []  # per look at the file: by the watcher's timer (no task), or not
+    seen = reload._fingerprint
+
+    def looked(path: Path) -> tuple[int, int] | None:
+        timer_looks.append(asyncio.current_task() is None)
+        return seen(path)
+
+    monkeypatch.setattr(reload, "_fingerprint", looked)
+    watcher = ConfigWatcher(path=file, current=load_config(file), apply=apply, poll_s=0.5)
+    task = asyncio.create_task(watcher.run())
+    try:
+        for tick in range(60):  # 3 s of a caller awake every 0.05 s, like the daemon's fast ticks
+            await asyncio.sleep(0.05)
+            watcher.poll()
+            if tick == 20:
+                _write(file, 5)
+        assert applied == [5.0]
+        assert len(timer_looks) >= 6
+        assert not any(timer_looks)  # the watcher's own timer never fired
+        _write(file, 7)
+        await _wait_for(lambda: applied == [5.0, 7.0])  # no caller: the timer looks
+        assert any(timer_looks)
+    finally:
+        task.cancel()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from storage_snapshots import make_snapshot
 
+from enphase_secure.energy.snapshot import Snapshot
 from enphase_secure.errors import StorageError, UnknownHistoryFieldError
 from enphase_secure.storage import Resolution, Retention, redact_url
 from enphase_secure.storage.connect import default_history_url, sqlite_path
 from enphase_secure.storage.downsample import Bucket, bucket_from_row, bucket_row, fold, merge
-from enphase_secure.storage.fields import COUNTERS, FIELDS, GAUGES, encode_snapshot, field_specs
+from enphase_secure.storage.fields import COUNTERS, FIELDS, GAUGES, FieldSpec, encode_snapshot, field_specs
 from enphase_secure.storage.resolution import AGGREGATES, BucketStarts, bucket_start, pick_resolution
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -38,6 +40,32 @@ def test_encode_rounds_to_each_fields_quantum() -> None:
     assert encoded["consumption_w"] is None  # unknown stays unknown, never 0
     (soc,) = field_specs("storage_soc_pct")
     assert soc.decode(556) == pytest.approx(55.6)
+
+
+def _reference(snapshot: Snapshot, spec: FieldSpec) -> int | None:
+    """``spec.encode`` of the field's value, read the plain way: its path, then its phase."""
+    if not isinstance(spec.source, str):
+        return spec.encode(spec.source(snapshot))
+    value: Any = snapshot
+    for part in spec.source.split("."):
+        value = None if value is None else getattr(value, part)
+    if spec.phase is not None:
+        value = value[spec.phase] if value is not None and spec.phase < len(value) else None
+    return spec.encode(value)
+
+
+@pytest.mark.parametrize("phases", [(), (400.4,), (400.4, None), (1.5, 2.5, -3.5), (1.0, 2.0, 3.0, 4.0)])
+@pytest.mark.parametrize("soc_pct", [None, 55.56])
+@pytest.mark.parametrize("net_w", [None, -812.5, 0.0])
+def test_encode_gives_each_fields_value_whatever_the_site_has(
+    phases: tuple[float | None, ...], soc_pct: float | None, net_w: float | None
+) -> None:
+    snapshot = make_snapshot(
+        T0, production_w=1234.5, net_w=net_w, phases_w=phases, production_lifetime_wh=7.0e6, soc_pct=soc_pct
+    )
+    encoded = encode_snapshot(snapshot)
+    assert encoded == tuple(_reference(snapshot, spec) for spec in FIELDS)
+    assert all(value is None or type(value) is int for value in encoded)
 
 
 def test_unknown_field_is_named() -> None:

@@ -57,6 +57,7 @@ async def serve(
         if config_path is not None:
             watcher = ConfigWatcher(path=config_path, current=config, apply=daemon.apply_config, load=load)
             watcher.install_sighup()
+            daemon.call_at_ticks(watcher.poll)
             tasks.append(group.create_task(watcher.run()))
         if companion is not None:
             tasks.append(group.create_task(companion(daemon, watcher)))

@@ -1,10 +1,15 @@
-"""Config hot reload: on SIGHUP or a change of the file, validate the new config; keep the old on error."""
+"""Config hot reload: on SIGHUP or a change of the file, validate the new config; keep the old on error.
+
+The file is looked at every ``poll_s`` on a wake-up the daemon has anyway (``poll``, at its fast ticks):
+the watcher's own timer, twice as slow, then never fires; it wakes the event loop only once they stop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -45,7 +50,8 @@ class ConfigWatcher:
         self._seen = _fingerprint(path)
         self._secrets = current.file_secrets()
         self._wake = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None  # set while ``run`` runs
+        self._looked_at = 0.0  # monotonic time of the last look at the file
         self.last_error: str | None = None
 
     @property
@@ -84,17 +90,29 @@ class ConfigWatcher:
         return True
 
     async def run(self) -> None:
-        self._timer = asyncio.get_running_loop().call_later(self._poll_s, self._check)
+        self._look()
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
                 await self.reload()
         finally:
-            self._timer.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None
 
-    def _check(self) -> None:
-        """A timer callback, not a task waking up every ``poll_s``: ``run`` wakes when the file changed."""
+    def poll(self) -> None:
+        """Look at the file if ``poll_s`` has passed since the last look: for a caller whose loop is awake
+        anyway, at least every ``poll_s`` (the daemon's fast ticks)."""
+        if self._timer is not None and time.monotonic() - self._looked_at >= self._poll_s:
+            self._look()
+
+    def _look(self) -> None:
+        """``run`` wakes when the file changed; the watcher's timer looks twice ``poll_s`` later, unless
+        ``poll`` looked before: then the timer is pushed back."""
+        self._looked_at = time.monotonic()
         if _fingerprint(self._path) != self._seen:
             self._wake.set()
-        self._timer = asyncio.get_running_loop().call_later(self._poll_s, self._check)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(2 * self._poll_s, self._look)

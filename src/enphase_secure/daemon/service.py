@@ -99,8 +99,14 @@ class Daemon:
         self._stream = EventStream()  # the dashboard's SSE: one for the daemon's life, across reloads
         self._api = ApiServer(self, self._log, stream=self._stream)
         self._bus = OutputBus([], clock=clock, logger=self._log)
+        self._at_ticks: list[Callable[[], None]] = []
         self.web_url: str | None = None
         self.ready = asyncio.Event()
+
+    def call_at_ticks(self, callback: Callable[[], None]) -> None:
+        """``callback()`` at each fast read, good or failed: for a look at something (the config file)
+        that would else need a timer of its own, waking the event loop between two ticks."""
+        self._at_ticks.append(callback)
 
     # --- what the web layer reads -------------------------------------------------------------
     def latest_snapshot(self) -> Snapshot | None:
@@ -329,7 +335,12 @@ class Daemon:
         self._site_serial = serial
 
     # --- publishing -----------------------------------------------------------------------------
+    def _ticked(self) -> None:
+        for callback in self._at_ticks:
+            callback()
+
     async def _on_fast(self, _: None) -> None:
+        self._ticked()
         now = self._clock()
         if not self._wall_check.trusted(now):
             return
@@ -360,6 +371,7 @@ class Daemon:
             await self._gateway.check_firmware_after_outage()
 
     async def _on_fast_failure(self, reason: str) -> None:
+        self._ticked()
         if self._outage_since is None:
             self._outage_since = time.monotonic()
         await self._publish_stale(reason)

@@ -26,6 +26,7 @@ Clock = Callable[[], datetime]
 
 DEFAULT_RETRY_BASE_S = 60.0
 DEFAULT_RETRY_CAP_S = 3600.0
+TOKEN_FILE_EVERY_S = 10.0  # how often a manual token that works is compared with gateway.token_file
 
 
 def utc_now() -> datetime:
@@ -91,8 +92,10 @@ class ManualTokens:
     """The token the user pasted (``gateway.token`` / ``gateway.token_file``): it cannot be renewed.
 
     With ``reload`` (reads ``gateway.token_file`` again; None when it has not changed), a new token put
-    in the file is used from the next request on. A token the gateway refused is not offered to it again
-    (one ``/auth/check_jwt``, one message) until the file holds another one.
+    in the file is used within ``reload_every_s`` (not a file status per request at 1 s polling), at
+    once when the gateway refuses the token in use, and at the next request once it has expired. A
+    token the gateway refused is not offered to it again (one ``/auth/check_jwt``, one message) until
+    the file holds another one.
     """
 
     def __init__(
@@ -103,11 +106,14 @@ class ManualTokens:
         clock: Clock = utc_now,
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
         reload: Callable[[], Token | None] | None = None,
+        reload_every_s: float = TOKEN_FILE_EVERY_S,
     ) -> None:
         register_secret(token.value)
         self._token = token
         self._clock = clock
         self._reload = reload
+        self._reload_every_s = reload_every_s
+        self._reloaded_at: datetime | None = None  # None: at the next request
         self._refused: GatewayAuthError | None = None
         self._logger = logger or logging.getLogger(__name__)
         self._warner = _ExpiryWarner(
@@ -120,9 +126,10 @@ class ManualTokens:
     def expires_at(self) -> datetime:
         return self._token.info.expires_at
 
-    def _reread(self) -> None:
+    def _reread(self, now: datetime) -> None:
         if self._reload is None:
             return
+        self._reloaded_at = now
         try:
             token = self._reload()
         except TokenError as err:
@@ -131,14 +138,23 @@ class ManualTokens:
         if token is not None and token.value != self._token.value:
             register_secret(token.value)
             self._token, self._refused = token, None
-            self._logger.info("gateway.token_file changed: using the %s", describe(token, self._clock()))
+            self._logger.info("gateway.token_file changed: using the %s", describe(token, now))
+
+    def _reread_due(self, now: datetime) -> bool:
+        """Every ``reload_every_s`` while the token works, at each request once refused or expired."""
+        at = self._reloaded_at
+        if self._refused is not None or at is None:
+            return True
+        return not 0 <= (now - at).total_seconds() < self._reload_every_s
 
     async def current(self, gateway: Transport) -> Token:
-        self._reread()
+        now = self._clock()
+        if self._reread_due(now):
+            self._reread(now)
         if self._refused is not None:
             raise self._refused
-        now = self._clock()
         if self._warner.check(self._token, now) is TokenHealth.EXPIRED:
+            self._reloaded_at = None  # the user is expected to put a new one in the file
             raise TokenExpiredError(
                 f"the manual token (gateway.token / gateway.token_file) expired on "
                 f"{self._token.info.expires_at:%Y-%m-%d %H:%M} UTC: get a new one from Enlighten"
@@ -146,6 +162,9 @@ class ManualTokens:
         return self._token
 
     async def replace(self, refused: Token, gateway: Transport) -> Token:
+        self._reread(self._clock())
+        if self._token.value != refused.value:  # the file holds another one meanwhile
+            return self._token
         self._refused = GatewayAuthError(
             "the gateway refuses the manual token (gateway.token / gateway.token_file) although it has "
             f"not expired ({describe(refused, self._clock())}): is it for this gateway? Get a new one "

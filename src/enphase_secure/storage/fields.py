@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from operator import attrgetter
-from typing import Any
+from itertools import chain
+from operator import attrgetter, itemgetter
+from typing import cast
 
 from ..energy.snapshot import Snapshot
 from ..errors import UnknownHistoryFieldError
 
 Read = Callable[[Snapshot], float | None]
+_round_float = float.__round__
 
 
 class FieldKind(Enum):
@@ -42,12 +44,17 @@ class FieldSpec:
         return None if stored is None else stored * self.quantum
 
 
-def _first_meter_voltage_v(snapshot: Snapshot) -> float | None:
-    return next((m.voltage_v for m in snapshot.meters if m.voltage_v is not None), None)
+def _first_of_meters(attribute: str) -> Read:
+    """The first meter's known ``attribute``: the site's voltage, its frequency."""
+    get = attrgetter(attribute)
 
+    def read(snapshot: Snapshot) -> float | None:
+        for meter in snapshot.meters:
+            if (value := get(meter)) is not None:
+                return cast(float, value)
+        return None
 
-def _first_meter_frequency_hz(snapshot: Snapshot) -> float | None:
-    return next((m.frequency_hz for m in snapshot.meters if m.frequency_hz is not None), None)
+    return read
 
 
 def _flow_fields(prefix: str, flow: str) -> list[FieldSpec]:
@@ -69,8 +76,8 @@ GAUGES: tuple[FieldSpec, ...] = (
     FieldSpec("storage_w", FieldKind.GAUGE, 1.0, "storage.power_w"),
     FieldSpec("storage_soc_pct", FieldKind.GAUGE, 0.1, "storage.soc_pct"),
     FieldSpec("storage_available_wh", FieldKind.GAUGE, 1.0, "storage.available_wh"),
-    FieldSpec("voltage_v", FieldKind.GAUGE, 0.1, _first_meter_voltage_v),
-    FieldSpec("frequency_hz", FieldKind.GAUGE, 0.01, _first_meter_frequency_hz),
+    FieldSpec("voltage_v", FieldKind.GAUGE, 0.1, _first_of_meters("voltage_v")),
+    FieldSpec("frequency_hz", FieldKind.GAUGE, 0.01, _first_of_meters("frequency_hz")),
     # schema version 3: the gateway's own consumption beside the house's, the battery's two directions
     FieldSpec("consumption_gateway_w", FieldKind.GAUGE, 1.0, "gateway_consumption.power_w"),
     FieldSpec("storage_charge_w", FieldKind.GAUGE, 1.0, "storage.charge_w"),
@@ -108,7 +115,22 @@ def field_specs(names: str | Sequence[str]) -> tuple[FieldSpec, ...]:
 
 
 Shape = tuple[bool, int, int, int]  # a battery; how many phases production, consumption, net give
-_Plan = tuple[tuple[Callable[[Snapshot], Any] | None, int | None, float], ...]
+_PHASED = ("production", "consumption", "net_consumption")
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a snapshot of one shape gives the values of FIELDS, with C-level getters for the most part:
+    ``singles`` takes every value a path says where it is, ``phases`` each flow's tuple of phases,
+    ``computed`` what no path says; ``order`` puts their stored integers (then None) in FIELDS order."""
+
+    singles: Callable[[Snapshot], tuple[float | None, ...]]
+    phases: Callable[[Snapshot], tuple[tuple[float | None, ...], ...]]
+    computed: tuple[Read, ...]
+    quanta: tuple[float, ...]  # of the singles, the phases, the computed values
+    order: Callable[[Sequence[int | None]], tuple[int | None, ...]]
+
+
 _PLANS: dict[Shape, _Plan] = {}
 
 
@@ -122,24 +144,32 @@ def _shape(snapshot: Snapshot) -> Shape:
 
 
 def _plan(shape: Shape) -> _Plan:
-    """Per field, how a snapshot of this shape gives it: a read (None: the site has no such value)
-    and the item of a phase, as C-level attribute getters wherever a path says where it is."""
     has_storage, *phase_counts = shape
-    phases = dict(zip(("production", "consumption", "net_consumption"), phase_counts, strict=True))
-    plan: list[tuple[Callable[[Snapshot], Any] | None, int | None, float]] = []
-    for spec in FIELDS:
-        source = spec.source
-        if not isinstance(source, str):
-            plan.append((source, None, spec.quantum))
-            continue
-        part = source.split(".")[0]
-        if (part == "storage" and not has_storage) or (
-            spec.phase is not None and spec.phase >= phases.get(part, 0)
-        ):
-            plan.append((None, None, spec.quantum))
-        else:
-            plan.append((attrgetter(source), spec.phase, spec.quantum))
-    return tuple(plan)
+    singles = [spec for spec in FIELDS if isinstance(spec.source, str) and spec.phase is None]
+    if not has_storage:
+        singles = [spec for spec in singles if not str(spec.source).startswith("storage.")]
+    computed = [spec for spec in FIELDS if not isinstance(spec.source, str)]
+    # where each field's value comes among the values read: the singles, each flow's phases, computed
+    position = {spec.name: index for index, spec in enumerate(singles)}
+    quanta = [spec.quantum for spec in singles]
+    phased = {(spec.source, spec.phase): spec for spec in FIELDS if spec.phase is not None}
+    for flow, count in zip(_PHASED, phase_counts, strict=True):
+        for phase in range(count):
+            spec = phased.get((f"{flow}.phases_w", phase))  # None: a phase beyond those stored
+            if spec is not None:
+                position[spec.name] = len(quanta)
+            quanta.append(spec.quantum if spec is not None else 1.0)
+    for spec in computed:
+        position[spec.name] = len(quanta)
+        quanta.append(spec.quantum)
+    absent = len(quanta)  # the None after the stored integers
+    return _Plan(
+        singles=attrgetter(*(str(spec.source) for spec in singles)),
+        phases=attrgetter(*(f"{flow}.phases_w" for flow in _PHASED)),
+        computed=tuple(cast(Read, spec.source) for spec in computed),
+        quanta=tuple(quanta),
+        order=itemgetter(*(position.get(spec.name, absent) for spec in FIELDS)),
+    )
 
 
 def encode_snapshot(snapshot: Snapshot) -> tuple[int | None, ...]:
@@ -148,12 +178,10 @@ def encode_snapshot(snapshot: Snapshot) -> tuple[int | None, ...]:
     plan = _PLANS.get(shape)
     if plan is None:
         plan = _PLANS[shape] = _plan(shape)
-    return tuple(
-        [
-            None
-            if (value := None if read is None else read(snapshot) if phase is None else read(snapshot)[phase])
-            is None
-            else round(value / quantum)
-            for read, phase, quantum in plan
-        ]
-    )
+    values = chain(plan.singles(snapshot), *plan.phases(snapshot), [read(snapshot) for read in plan.computed])
+    encoded: list[int | None] = [
+        None if value is None else _round_float(value / quantum)  # a float: round() without its lookup
+        for value, quantum in zip(values, plan.quanta, strict=True)
+    ]
+    encoded.append(None)
+    return plan.order(encoded)

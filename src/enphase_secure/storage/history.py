@@ -95,6 +95,7 @@ class History:
         self._last_raw_slot: int | None = None
         self._last_inverter_report_s: dict[str, int] = {}
         self._seen_inverter_report: dict[str, datetime] = {}  # last_report already looked at, by serial
+        self._seen_inverters: Sequence[InverterState] = ()  # the inverters of the last tick, looked at
         self._last_prune_ms: int | None = None
         self._pending = PendingBatch()
         self._kept_states: dict[str, KeptState] = {}
@@ -232,6 +233,9 @@ class History:
         )
 
     def _new_inverter_reports(self, inverters: Sequence[InverterState]) -> list[InverterRow]:
+        if inverters is self._seen_inverters:  # a snapshot keeps the tuple while none of them changed
+            return []
+        self._seen_inverters = inverters
         reports: list[InverterRow] = []
         seen = self._seen_inverter_report
         for inverter in inverters:

@@ -6,6 +6,8 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,8 +71,8 @@ class SqliteBackend:
             connection = self._connection
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for sql, params in statements:
-                    connection.execute(sql, params)
+                for sql, same in groupby(statements, key=itemgetter(0)):  # the ticks of a batch in one go
+                    connection.executemany(sql, [params for _, params in same])
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
