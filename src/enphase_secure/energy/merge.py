@@ -19,7 +19,7 @@ from ..gateway import quirks
 from ..gateway.ensemble import EnsembleInventory, EnsemblePower, EnsembleStatus
 from ..gateway.info import GatewayInfo
 from ..gateway.inverters import InverterReports
-from ..gateway.meters import CtConfig, CtReading, MeterConfig, MeterReadings
+from ..gateway.meters import ChannelMeasurement, CtConfig, CtReading, MeterConfig, MeterReadings
 from ..gateway.production import ApiV1Production, CtTotals, ProductionReport
 from .battery import StorageCtReading, storage_state
 from .decimals import round3
@@ -266,7 +266,8 @@ def _ct_phases(ct: _Ct, layout: PhaseLayout) -> _CtPhases:
     return _CtPhases(power_w, delivered_wh, received_wh)
 
 
-_LEFT_OUT = (None, None, None, None)  # a channel's values where the layout has a phase it does not wire
+# a channel's values where the layout has a phase it does not wire
+_LEFT_OUT = (None,) * len(ChannelMeasurement._fields)
 
 
 def _delivered_flow(ct: _Ct, layout: PhaseLayout) -> EnergyFlow:
@@ -333,10 +334,8 @@ def _production(
     return EnergyFlow()
 
 
-# The gateway reports mW / mWh resolution; rounding derived sums to it (round3) drops float noise.
-
-
 def _combine(a: float | None, b: float | None, sign: float) -> float | None:
+    """``a + sign * b``, rounded to the gateway's mW / mWh resolution (round3): no float noise."""
     return None if a is None or b is None else round3(a + sign * b)
 
 
